@@ -1,0 +1,71 @@
+"""Dependencies shared by the routes, as ``Annotated`` aliases (one place, one spelling)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Callable
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from server.auth import AuthStore, Principal
+from server.config import Settings
+from server.storage.db import Database
+from server.storage.queue_store import QueueStore
+
+from .errors import ApiError
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_queue(request: Request) -> QueueStore:
+    return request.app.state.queue
+
+
+def get_auth(request: Request) -> AuthStore:
+    return request.app.state.auth
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]
+QueueDep = Annotated[QueueStore, Depends(get_queue)]
+AuthDep = Annotated[AuthStore, Depends(get_auth)]
+
+
+def current_principal(
+    auth: AuthDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "unauthorized", "a bearer token is required", {"WWW-Authenticate": "Bearer"})
+    principal = auth.authenticate(credentials.credentials)
+    if principal is None:
+        raise ApiError(401, "invalid_token", "token unknown, expired or revoked", {"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency that admits only ``roles`` (admin is always admitted)."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role != "admin" and principal.role not in roles:
+            raise ApiError(403, "forbidden", f"role {principal.role} may not do this (needs {', '.join(roles)})")
+        return principal
+
+    return check
+
+
+def check_site(principal: Principal, site: str) -> None:
+    if principal.site is not None and principal.site != site:
+        raise ApiError(403, "wrong_site", f"this token belongs to site {principal.site}")
+
+
+Official = Annotated[Principal, Depends(require("official", "manager"))]
+Issuer = Annotated[Principal, Depends(require("kiosk", "official", "manager"))]
+Manager = Annotated[Principal, Depends(require("manager"))]

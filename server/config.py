@@ -1,0 +1,74 @@
+"""Settings of the server program: one object, built in ``main`` and passed down.
+
+Values come from ``MOTCUA_*`` environment variables, or a TOML file given with ``--config``
+(environment wins over the file, so an operator can override one value for one run).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET_KEY = "demo-secret-key-change-me"
+
+
+class ConfigError(Exception):
+    """The settings cannot work; the message says which one and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_", extra="ignore")
+
+    database_url: str = "sqlite:///motcua.sqlite3"
+    mqtt_url: str | None = None
+    """``mqtt://user:password@127.0.0.1:1883``; None runs without a broker (the outbox keeps events)."""
+    public_url: str = "http://127.0.0.1:8000"
+    """The base of every URL printed in a QR code: what a citizen's phone can reach."""
+    secret_key: str = DEMO_SECRET_KEY
+    demo: bool = False
+    site: str = "demo"
+    """The site this server is the system of record for (its MQTT topics carry this id)."""
+    sqlite_synchronous: str = "FULL"
+    """FULL survives power loss (a commune's mini-PC sees many); NORMAL is faster."""
+    token_ttl_s: int = 12 * 3600
+    recall_limit: int = 2
+    rate_limit_per_minute: int = Field(default=120, ge=1)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def check(self) -> "Settings":
+        """Refuse settings that only make sense in the demo."""
+        if not self.demo and self.secret_key == DEMO_SECRET_KEY:
+            raise ConfigError(
+                "MOTCUA_SECRET_KEY is still the demo default; set a long random value "
+                "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if len(self.secret_key) < 16:
+            raise ConfigError("MOTCUA_SECRET_KEY is too short (16 characters at least)")
+        if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
+            raise ConfigError("MOTCUA_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        return self
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the TOML file (if any), then the environment, then explicit overrides."""
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            file_values = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        except FileNotFoundError as err:
+            raise ConfigError(f"config file not found: {config_file}") from err
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {err}") from err
+        file_values = file_values.get("motcua", file_values)
+
+    env = Settings()  # environment only; its explicitly set fields override the file
+    values = {**file_values, **{k: getattr(env, k) for k in env.model_fields_set}, **overrides}
+    return Settings.model_validate(values)

@@ -1,0 +1,110 @@
+"""Engine set-up and transactions for SQLite (the site default) and PostgreSQL (province tier).
+
+SQLite: WAL, ``BEGIN IMMEDIATE`` for writes (so two writers never deadlock upgrading a read
+lock) and an in-process write lock (so threads queue on a mutex instead of sleeping in SQLite's
+busy handler). PostgreSQL: plain transactions; row locks come from ``UPDATE … RETURNING``.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+
+class Database:
+    """An engine plus ``write()``/``read()`` transactions and after-commit hooks. No I/O until used."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 16) -> None:
+        self.url = url
+        self._sqlite_synchronous = sqlite_synchronous.upper()
+        self._pool_size = pool_size
+        self._engine: Engine | None = None
+        self._write_lock = threading.Lock()
+        self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.url).get_backend_name() == "sqlite"
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("Database.open() was not called")
+        return self._engine
+
+    def open(self) -> "Database":
+        if self._engine is not None:
+            return self
+        url = make_url(self.url)
+        if self.is_sqlite:
+            if url.database and url.database != ":memory:":
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                pool_size=self._pool_size,
+                max_overflow=8,
+            )
+            synchronous = self._sqlite_synchronous
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+                dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA synchronous={synchronous}")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn: Connection):
+                write = conn.get_execution_options().get("motcua_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        else:
+            engine = create_engine(url, pool_size=self._pool_size, max_overflow=8, pool_pre_ping=True)
+        self._engine = engine
+        return self
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> "Database":
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after every committed write (the outbox publisher's wake-up)."""
+        self._after_commit.append(callback)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction; commits on success, rolls back on any exception."""
+        lock = self._write_lock if self.is_sqlite else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(motcua_write=True)
+                with conn.begin():
+                    yield conn
+        finally:
+            if lock is not None:
+                lock.release()
+        for callback in self._after_commit:
+            callback()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn

@@ -1,0 +1,218 @@
+"""The schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create and evolve it.
+
+Times are stored as naive UTC and handed back aware (:class:`UTCDateTime`), so SQLite and
+PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(60), nullable=False, default="Asia/Ho_Chi_Minh"),
+    Column("address", String(300)),
+    Column("settings", Text, nullable=False, default="{}"),
+)
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name_vi", String(300), nullable=False),
+    Column("name_en", String(300)),
+    Column("field_vi", String(120)),
+    Column("legal_days", Integer, nullable=False),
+    Column("fee_vnd", Integer, nullable=False, default=0),
+    Column("note", String(300)),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("id", String(40), primary_key=True),
+    Column("prefix", String(2), nullable=False),
+    Column("name_vi", String(200), nullable=False),
+    Column("name_en", String(200)),
+    Column("icon", String(60)),
+    Column("sort_order", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+    UniqueConstraint("site", "prefix", name="uq_services_site_prefix"),
+)
+
+service_procedures = Table(
+    "service_procedures",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("service", String(40), primary_key=True),
+    Column("procedure_code", String(40), primary_key=True),
+    Column("sort_order", Integer, nullable=False, default=0),
+    Column("legal_days", Integer),
+    Column("fee_vnd", Integer),
+    ForeignKeyConstraint(["site", "service"], ["services.site", "services.id"]),
+    ForeignKeyConstraint(["procedure_code"], ["procedures.code"]),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("id", String(40), primary_key=True),
+    Column("label", String(60), nullable=False),
+    Column("services", Text, nullable=False, default="[]"),
+    Column("status", String(12), nullable=False, default="closed"),
+    Column("pause_reason", String(200)),
+    Column("current_ticket_id", Integer),
+    Column("official", String(80)),
+)
+
+ticket_sequences = Table(
+    "ticket_sequences",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("prefix", String(2), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("last_number", Integer, nullable=False, default=0),
+)
+
+site_sequences = Table(
+    "site_sequences",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False, default=0),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(40), nullable=False),
+    Column("service", String(40), nullable=False),
+    Column("prefix", String(2), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("priority", String(12)),
+    Column("counter", String(40)),
+    Column("target_counter", String(40)),
+    Column("called_at", UTCDateTime),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("recall_count", Integer, nullable=False, default=0),
+    Column("transfer_count", Integer, nullable=False, default=0),
+    Column("original_service", String(40)),
+    Column("est_wait_s", Integer),
+    Column("official", String(80)),
+    Column("idempotency_key", String(100), nullable=False),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("citizen_hash", String(64)),
+    Column("citizen_name", String(120)),
+    Column("source", String(40)),
+    UniqueConstraint("site", "idempotency_key", name="uq_tickets_site_idempotency_key"),
+    UniqueConstraint("site", "day", "prefix", "number", name="uq_tickets_site_day_number"),
+    Index("ix_tickets_queue", "site", "day", "status", "service"),
+)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("counter", String(40)),
+    Column("service", String(40)),
+    Column("actor", String(80)),
+    Column("note", String(300)),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(40), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("retain", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime),
+    UniqueConstraint("site", "seq", name="uq_outbox_site_seq"),
+    Index("ix_outbox_pending", "published_at", "id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(80), nullable=False, unique=True),
+    Column("full_name", String(120)),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(12), nullable=False),
+    Column("site", String(40)),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("kind", String(10), nullable=False),  # session | device
+    Column("role", String(12), nullable=False),
+    Column("subject", String(80), nullable=False),  # username or device name
+    Column("site", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)

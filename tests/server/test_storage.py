@@ -1,0 +1,127 @@
+"""Storage on real SQLite and real PostgreSQL: numbering, concurrency, call order, outbox."""
+
+import random
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select, update
+
+from server.domain import queue as q
+from server.storage import outbox
+from server.storage.queue_store import QueueStore, _counter_from_row, _ticket_from_row
+from server.storage.tables import counters, outbox as outbox_table, tickets
+
+MORNING = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 08:00 local
+
+
+def store(db):
+    return QueueStore(db, public_url="http://127.0.0.1:1")
+
+
+def test_numbers_per_service_per_local_day(db):
+    s = store(db)
+    a1, _ = s.issue("demo", "hotich", "key-a1", now=MORNING)
+    a2, _ = s.issue("demo", "hotich", "key-a2", now=MORNING)
+    b1, _ = s.issue("demo", "chungthuc", "key-b1", now=MORNING)
+    # 17:00 UTC = local midnight: the next day starts again at 001
+    next_day, _ = s.issue("demo", "hotich", "key-a3", now=datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc))
+    assert [a1["number"], a2["number"], b1["number"], next_day["number"]] == ["A001", "A002", "B001", "A001"]
+    assert a2["ahead"] == 1 and a1["token"] != a2["token"] and len(a1["token"]) >= 22
+
+
+def test_idempotency_key_returns_the_same_ticket(db):
+    s = store(db)
+    first, created = s.issue("demo", "hotich", "same-key-1", now=MORNING)
+    again, created_again = s.issue("demo", "hotich", "same-key-1", now=MORNING)
+    assert created and not created_again and again["id"] == first["id"] and again["token"] == first["token"]
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(tickets)).scalar_one() == 1
+
+
+def test_eight_threads_2000_tickets_no_duplicate_no_gap(db):
+    s = store(db)
+    results: list[list[str]] = [[] for _ in range(8)]
+    errors: list[BaseException] = []
+
+    def worker(i):
+        try:
+            for _ in range(250):
+                view, created = s.issue("demo", "hotich", str(uuid.uuid4()), now=MORNING)
+                assert created
+                results[i].append(view["number"])
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    numbers = sorted(int(n[1:]) for r in results for n in r)
+    assert numbers == list(range(1, 2001))
+
+
+def test_concurrent_retries_with_one_key_give_one_ticket(db):
+    s = store(db)
+    ids, barrier = [], threading.Barrier(8)
+
+    def worker():
+        barrier.wait()
+        ids.append(s.issue("demo", "cutru", "double-tap-key", now=MORNING)[0]["id"])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 8 and len(set(ids)) == 1
+
+
+def test_sql_call_order_matches_the_domain_rule(db):
+    s = store(db)
+    rng = random.Random(7)
+    with db.write() as conn:
+        conn.execute(update(counters).where(counters.c.id == "2").values(status="open"))
+    for i in range(40):
+        svc = rng.choice(["hotich", "chungthuc", "cutru"])
+        prio = rng.choice([None, None, None, "elderly"])
+        s.issue("demo", svc, f"order-{i}", priority=prio, now=MORNING + timedelta(seconds=rng.randint(0, 3600)))
+    with db.read() as conn:
+        pool = [_ticket_from_row(r) for r in conn.execute(select(tickets)).all()]
+        counter = _counter_from_row(conn.execute(select(counters).where(counters.c.id == "2")).one())
+    expected = []
+    while True:
+        try:
+            nxt = q.pick_next(counter, pool)
+        except q.QueueEmpty:
+            break
+        expected.append(nxt.label)
+        pool.remove(nxt)
+    called = []
+    while True:
+        try:
+            view = s.call_next("demo", "2", now=MORNING + timedelta(hours=2))
+        except q.QueueEmpty:
+            break
+        called.append(view["number"])
+        s.ticket_action(view["id"], "start", now=MORNING + timedelta(hours=2))
+    assert called == expected and len(called) > 10
+
+
+def test_every_change_writes_gapless_outbox_events(db):
+    s = store(db)
+    s.set_counter("demo", "1", "open", now=MORNING)
+    t, _ = s.issue("demo", "hotich", "outbox-1", now=MORNING)
+    s.call_next("demo", "1", now=MORNING)
+    s.ticket_action(t["id"], "recall", now=MORNING)
+    with db.read() as conn:
+        rows = conn.execute(select(outbox_table).order_by(outbox_table.c.id)).all()
+        pending = outbox.pending(conn)
+    seqs = [r.seq for r in rows]
+    assert seqs == list(range(1, len(rows) + 1))
+    calls = [r for r in rows if r.kind == "call"]
+    assert len(calls) == 2 and '"recall": true' in calls[1].payload and '"seq": %d' % calls[1].seq in calls[1].payload
+    assert {r.kind for r in rows} == {"call", "counter_state", "queue_state"}
+    assert len(pending) == len(rows)  # nothing published without a broker
