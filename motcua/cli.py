@@ -156,11 +156,23 @@ def demo(
 
 
 def _mount_optional() -> None:
+    """Parts register their own commands (``register(app)``) so each owns its options."""
+    import importlib
+
     try:
         from devices.cli import app as devices_app
-    except ImportError:  # the devices CLI is optional until it exists
-        return
-    app.add_typer(devices_app, name="devices", help="Check printers, card readers and displays on site")
+    except ImportError:
+        devices_app = None
+    if devices_app is not None:
+        app.add_typer(devices_app, name="devices", help="Check printers, card readers and displays on site")
+    for module in ("kiosk.cli", "counter.cli"):
+        try:
+            part = importlib.import_module(module)
+        except ImportError as err:
+            if err.name != module:
+                raise
+            continue
+        part.register(app)
 
 
 def main() -> None:

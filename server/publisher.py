@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timezone
+from typing import Callable
 
 from devices.mqtt import MqttLink
 
@@ -23,9 +24,12 @@ PUBACK_TIMEOUT_S = 5.0
 
 
 class OutboxPublisher:
-    def __init__(self, db: Database, link: MqttLink) -> None:
+    def __init__(self, db: Database, link: MqttLink,
+                 snapshot: Callable[[], list[tuple[str, str]]] | None = None) -> None:
         self.db = db
         self.link = link
+        self.snapshot = snapshot
+        self._resync = threading.Event()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -36,7 +40,7 @@ class OutboxPublisher:
 
     def start(self) -> None:
         self.db.on_commit(self.wake)
-        self.link.on_connection_change = lambda up: self.wake() if up else None
+        self.link.on_connection_change = self._connection_changed
         self.link.start()
         self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
         self._thread.start()
@@ -48,6 +52,11 @@ class OutboxPublisher:
             self._thread.join(timeout=10)
         self.link.stop()
 
+    def _connection_changed(self, up: bool) -> None:
+        if up:
+            self._resync.set()  # the broker may have lost retained state (killed, disk lost)
+            self.wake()
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(timeout=1.0)
@@ -57,6 +66,11 @@ class OutboxPublisher:
             try:
                 while self.drain_once() == BATCH and not self._stopping.is_set():
                     pass
+                if self._resync.is_set() and self.snapshot is not None:
+                    # After the backlog, so a snapshot is never overwritten by an older event.
+                    self._resync.clear()
+                    for topic, payload in self.snapshot():
+                        self.link.publish(topic, payload, retain=True)
             except Exception:  # keep going: the next wake-up retries what was not marked
                 log.exception("outbox publishing failed; will retry")
 

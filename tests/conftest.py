@@ -12,6 +12,7 @@ import pytest
 # Set before anything imports escpos or kivy: keep their caches out of the temp dir and home.
 _CACHE = Path(tempfile.gettempdir()) / "motcua-test-cache"
 _CACHE.mkdir(exist_ok=True)
+(_CACHE / "escpos").mkdir(exist_ok=True)
 os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(_CACHE / "escpos"))
 os.environ.setdefault("KIVY_HOME", str(_CACHE / "kivy"))
 os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -61,3 +62,23 @@ def broker(tmp_path):
     mosquitto = Mosquitto(tmp_path / "broker", users=users).start()
     yield mosquitto
     mosquitto.stop()
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A live site (real app on a loopback port, SQLite), without a broker."""
+    from tests.support.live import LiveSite
+
+    live = LiveSite(tmp_path).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def mqtt_site(tmp_path, broker):
+    """A live site whose outbox publishes to a real Mosquitto (``broker``)."""
+    from tests.support.live import LiveSite
+
+    live = LiveSite(tmp_path, broker=broker).start()
+    yield live
+    live.stop()

@@ -37,7 +37,8 @@ def create_app(settings: Settings) -> FastAPI:
                 client_id=f"motcua-server-{settings.site}-{socket.gethostname()}",
                 availability_topic=Topics(settings.site).device_availability("server"),
             )
-            publisher = OutboxPublisher(db, link)
+            queue = app.state.queue
+            publisher = OutboxPublisher(db, link, snapshot=lambda: queue.snapshot(settings.site))
             publisher.start()
         app.state.publisher = publisher
         try:

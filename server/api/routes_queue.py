@@ -88,8 +88,7 @@ def call_chosen(site: SitePath, counter: CounterPath, body: CallBody, queue: Que
 
 @router.get("/tickets/{ticket_id}")
 def get_ticket(ticket_id: int, queue: QueueDep, who: Official):
-    view = queue.ticket(ticket_id)
-    return view
+    return queue.ticket(ticket_id, site=who.site)
 
 
 TicketAction = Literal["recall", "no-show", "start", "finish", "park", "resume", "cancel"]
@@ -99,9 +98,10 @@ TicketAction = Literal["recall", "no-show", "start", "finish", "park", "resume",
 def transfer(ticket_id: int, body: TransferBody, queue: QueueDep, who: Official):
     if body.service is None and body.counter is None:
         raise ApiError(422, "invalid_request", "give a service, a counter, or both")
-    return queue.ticket_action(ticket_id, "transfer", actor=who.subject, service=body.service, counter_id=body.counter)
+    return queue.ticket_action(ticket_id, "transfer", actor=who.subject, service=body.service,
+                               counter_id=body.counter, site=who.site)
 
 
 @router.post("/tickets/{ticket_id}/{action}")
 def ticket_action(ticket_id: int, action: TicketAction, queue: QueueDep, who: Official):
-    return queue.ticket_action(ticket_id, action, actor=who.subject)
+    return queue.ticket_action(ticket_id, action, actor=who.subject, site=who.site)

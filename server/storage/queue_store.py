@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from devices.mqtt import Topics
+from devices.mqtt import Topics, envelope
 from server.domain import queue as q
 from server.domain.errors import InvalidInput, NotFound, QueueEmpty
 
@@ -340,10 +340,14 @@ class QueueStore:
 
     # ---- ticket actions -------------------------------------------------------------------
     def ticket_action(self, ticket_id: int, action: str, *, actor: str | None = None,
-                      service: str | None = None, counter_id: str | None = None, now: datetime | None = None):
+                      service: str | None = None, counter_id: str | None = None, now: datetime | None = None,
+                      site: str | None = None):
+        """``site``: the caller's own site, if its token is limited to one (others' tickets are 404)."""
         now = now or utcnow()
         with self.db.write() as conn:
             ticket = self._ticket(conn, ticket_id)
+            if site is not None and ticket.site != site:
+                raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
             counter = self._counter(conn, ticket.site, ticket.counter) if ticket.counter else None
             old_service = ticket.service
             announce = False
@@ -498,9 +502,27 @@ class QueueStore:
                 result.append({**self.counter_view(counter, ticket), "services": counter.services})
             return result
 
-    def ticket(self, ticket_id: int) -> dict[str, Any]:
+    def snapshot(self, site: str, now: datetime | None = None) -> list[tuple[str, str]]:
+        """Current retained state of every counter and queue of ``site`` as (topic, payload)."""
+        now = now or utcnow()
+        topics = Topics(site)
+        out = []
         with self.db.read() as conn:
-            return self._view(conn, self._ticket(conn, ticket_id))
+            day = self.today(conn, site, now)
+            for row in conn.execute(select(counters).where(counters.c.site == site)).all():
+                counter = _counter_from_row(row)
+                ticket = self._ticket(conn, counter.current_ticket_id) if counter.current_ticket_id else None
+                out.append((topics.counter_state(counter.id), envelope(self.counter_view(counter, ticket), now)))
+            for row in conn.execute(select(services.c.id).where(services.c.site == site, services.c.active)).all():
+                out.append((topics.queue_state(row.id), envelope(self._queue_state(conn, site, row.id, day), now)))
+        return out
+
+    def ticket(self, ticket_id: int, site: str | None = None) -> dict[str, Any]:
+        with self.db.read() as conn:
+            ticket = self._ticket(conn, ticket_id)
+            if site is not None and ticket.site != site:
+                raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
+            return self._view(conn, ticket)
 
     def waiting_list(self, site: str, now: datetime | None = None) -> list[dict[str, Any]]:
         """Today's waiting and parked tickets: numbers, services, priority, time waited — no names."""
