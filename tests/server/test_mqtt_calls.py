@@ -1,0 +1,91 @@
+"""Calls and state reach a real Mosquitto through the outbox, in order, across a broker outage."""
+
+import threading
+import time
+import uuid
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.support.mqtt import Collector
+
+
+def issue(client, service="hotich"):
+    r = client.post("/api/v1/sites/demo/tickets", json={"service": service, "idempotency_key": str(uuid.uuid4())})
+    assert r.status_code == 201
+    return r.json()
+
+
+def test_call_next_reaches_subscribers_with_retained_counter_state(mqtt_site, broker):
+    hall = Collector(broker, "display-hall").start()
+    try:
+        with mqtt_site.client("kiosk") as kiosk, mqtt_site.client("canbo1") as official:
+            ticket = issue(kiosk)
+            official.post("/api/v1/sites/demo/counters/1/open")
+            assert official.post("/api/v1/sites/demo/counters/1/call-next").status_code == 200
+        (topic, call, retained), = hall.wait_for(lambda m: m[0] == "motcua/v1/demo/calls")
+        assert not retained and call["v"] == 1 and call["at"]
+        assert (call["ticket"], call["counter"], call["label"], call["service"], call["recall"]) == (
+            ticket["number"], "1", "Quầy 1", "hotich", False)
+        assert isinstance(call["seq"], int)
+        hall.wait_for(lambda m: m[0] == "motcua/v1/demo/counters/1/state" and m[1]["ticket"] == ticket["number"])
+    finally:
+        hall.stop()
+    # A display that starts later gets the counter's state from the retained message.
+    late = Collector(broker, "display-hall", "motcua/v1/demo/counters/+/state").start()
+    try:
+        (_, state, retained), = late.wait_for(lambda m: m[0].endswith("/counters/1/state"))
+        assert retained and state["status"] == "open" and state["ticket"] == ticket["number"]
+        assert state["v"] == 1
+    finally:
+        late.stop()
+
+
+def test_broker_outage_delays_calls_but_loses_none_and_keeps_order(mqtt_site, broker):
+    hall = Collector(broker, "display-hall", "motcua/v1/demo/calls", persistent_id="hall-outage").start()
+    with mqtt_site.client("kiosk") as kiosk, mqtt_site.client("canbo1") as c1, mqtt_site.client("canbo2") as c2:
+        for _ in range(8):
+            issue(kiosk, "hotich")
+        c1.post("/api/v1/sites/demo/counters/1/open")
+        c2.post("/api/v1/sites/demo/counters/2/open")
+        first = c1.post("/api/v1/sites/demo/counters/1/call-next").json()
+        hall.wait_for(lambda m: m[1]["ticket"] == first["number"])
+        broker.stop()  # the broker goes away; officials keep working
+        c1.post(f"/api/v1/tickets/{first['id']}/start")
+        called = [first["number"]]
+        for official, counter in [(c2, "2"), (c1, "1"), (c2, "2"), (c1, "1"), (c2, "2")]:
+            r = official.post(f"/api/v1/sites/demo/counters/{counter}/call-next")
+            assert r.status_code == 200  # the broker being down never blocks an official
+            called.append(r.json()["number"])
+            official.post(f"/api/v1/tickets/{r.json()['id']}/start")
+        recall_target = called[-1]
+        broker.start()
+        hall.wait_for(lambda m: m[1]["ticket"] == recall_target, timeout=30)
+    calls = hall.calls()
+    hall.stop()
+    numbers = [c["ticket"] for c in calls]
+    seqs = [c["seq"] for c in calls]
+    assert numbers == called
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_only_the_server_may_publish_calls(mqtt_site, broker):
+    hall = Collector(broker, "display-hall", "motcua/v1/demo/#").start()
+    rogue = paho.Client(CallbackAPIVersion.VERSION2, client_id="rogue-display")
+    rogue.username_pw_set("kiosk-1", broker.users["kiosk-1"])
+    rogue.connect(broker.host, broker.port)
+    rogue.loop_start()
+    try:
+        rogue.publish("motcua/v1/demo/calls", '{"ticket": "Z999"}', qos=1).wait_for_publish(5)
+        rogue.publish("motcua/v1/demo/counters/1/state", '{"ticket": "Z999"}', qos=1, retain=True).wait_for_publish(5)
+        # allowed: its own device status
+        rogue.publish("motcua/v1/demo/devices/kiosk-1/status", '{"kind": "printer", "ok": true}', qos=1,
+                      retain=True).wait_for_publish(5)
+        hall.wait_for(lambda m: m[0] == "motcua/v1/demo/devices/kiosk-1/status")
+        with mqtt_site.client("canbo1") as official:
+            official.post("/api/v1/sites/demo/counters/1/open")  # a later server message, as a marker
+        hall.wait_for(lambda m: m[0] == "motcua/v1/demo/counters/1/state" and m[1].get("status") == "open")
+        assert not [m for m in hall.messages if isinstance(m[1], dict) and m[1].get("ticket") == "Z999"]
+    finally:
+        rogue.loop_stop()
+        hall.stop()
