@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -21,6 +22,9 @@ from .storage.db import Database
 log = logging.getLogger(__name__)
 BATCH = 200
 PUBACK_TIMEOUT_S = 5.0
+MARK_EVERY_S = 0.5
+"""Acknowledged rows are marked in the database at most this often: marking takes the write
+lock, and doing it per event would make every call wait behind the publisher."""
 
 
 class OutboxPublisher:
@@ -34,6 +38,9 @@ class OutboxPublisher:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.published = 0
+        self._acked_up_to = 0  # highest outbox id the broker acknowledged in this process
+        self._to_mark: list[int] = []
+        self._last_mark = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -50,6 +57,7 @@ class OutboxPublisher:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._mark(force=True)
         self.link.stop()
 
     def _connection_changed(self, up: bool) -> None:
@@ -59,9 +67,10 @@ class OutboxPublisher:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(timeout=1.0)
+            self._wake.wait(timeout=MARK_EVERY_S)
             self._wake.clear()
             if not self.link.connected.is_set():
+                self._mark(force=True)
                 continue
             try:
                 while self.drain_once() == BATCH and not self._stopping.is_set():
@@ -71,17 +80,18 @@ class OutboxPublisher:
                     self._resync.clear()
                     for topic, payload in self.snapshot():
                         self.link.publish(topic, payload, retain=True)
+                self._mark()
             except Exception:  # keep going: the next wake-up retries what was not marked
                 log.exception("outbox publishing failed; will retry")
 
     def drain_once(self) -> int:
-        """Publish one batch; return how many rows were confirmed."""
+        """Publish one batch; return how many rows the broker acknowledged."""
         with self.db.read() as conn:
-            events = outbox.pending(conn, BATCH)
+            events = outbox.pending(conn, BATCH, after_id=self._acked_up_to)
         if not events:
             return 0
         infos = [(e.id, self.link.publish(e.topic, e.payload, retain=e.retain)) for e in events]
-        confirmed: list[int] = []
+        confirmed = 0
         for event_id, info in infos:
             try:
                 info.wait_for_publish(timeout=PUBACK_TIMEOUT_S)
@@ -89,9 +99,24 @@ class OutboxPublisher:
                 break
             if not info.is_published():
                 break
-            confirmed.append(event_id)
-        if confirmed:
+            self._acked_up_to = event_id
+            self._to_mark.append(event_id)
+            confirmed += 1
+        self.published += confirmed
+        return confirmed
+
+    def _mark(self, force: bool = False) -> None:
+        if not self._to_mark or (not force and time.monotonic() - self._last_mark < MARK_EVERY_S):
+            return
+        ids, self._to_mark = self._to_mark, []
+        try:
             with self.db.write() as conn:
-                outbox.mark_published(conn, confirmed, datetime.now(timezone.utc))
-            self.published += len(confirmed)
-        return len(confirmed)
+                outbox.mark_published(conn, ids, datetime.now(timezone.utc))
+        except Exception:
+            self._to_mark = ids + self._to_mark
+            raise
+        self._last_mark = time.monotonic()
+        if not self._to_mark:
+            # Everything acknowledged is marked: look from the start again, so a row that committed
+            # late with a lower id (possible on PostgreSQL across sites) is never skipped for good.
+            self._acked_up_to = 0

@@ -78,9 +78,11 @@ def append(
     return seq
 
 
-def pending(conn: Connection, limit: int = 200) -> list[OutboxEvent]:
+def pending(conn: Connection, limit: int = 200, after_id: int = 0) -> list[OutboxEvent]:
+    """Unpublished events in commit order; ``after_id`` skips those already sent but not yet marked."""
     rows = conn.execute(
-        select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(limit)
+        select(outbox).where(outbox.c.published_at.is_(None), outbox.c.id > after_id)
+        .order_by(outbox.c.id).limit(limit)
     ).all()
     return [
         OutboxEvent(r.id, r.site, r.seq, r.event_id, r.kind, r.topic, r.payload, r.retain) for r in rows

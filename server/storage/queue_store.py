@@ -170,25 +170,26 @@ class QueueStore:
             prio = q.Priority(priority) if priority else None
             day = q.local_day(now, info.tz)
             number = self._next_number(conn, site, svc.prefix, day)
+            ticket = q.Ticket(id=None, site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
+                              issued_at=now, priority=prio)
+            ahead = self._ahead_of(conn, ticket)
+            speed = self._service_speed(conn, site, service_id, day)
+            ticket.est_wait_s = q.estimate_wait(ahead, *speed)
             token = secrets.token_urlsafe(16)
-            ticket_id = conn.execute(
+            ticket.id = conn.execute(
                 insert(tickets)
                 .values(
                     site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
                     issued_at=now, status=q.TicketStatus.WAITING.value,
                     priority=prio.value if prio else None, idempotency_key=key, token=token,
-                    citizen_hash=citizen_hash, citizen_name=citizen_name, source=actor,
+                    est_wait_s=ticket.est_wait_s, citizen_hash=citizen_hash, citizen_name=citizen_name,
+                    source=actor,
                 )
                 .returning(tickets.c.id)
             ).scalar_one()
-            ticket = self._ticket(conn, ticket_id)
-            ticket.est_wait_s = q.estimate_wait(
-                self._ahead_of(conn, ticket), *self._service_speed(conn, site, service_id, day)
-            )
-            conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(est_wait_s=ticket.est_wait_s))
-            self._event(conn, ticket_id, now, "issue", "waiting", None, service_id, actor)
-            self._emit_queue_state(conn, site, service_id, day, now)
-            return self._view(conn, ticket, token=token), True
+            self._event(conn, ticket.id, now, "issue", "waiting", None, service_id, actor)
+            self._emit_queue_state(conn, site, service_id, day, now, speed=speed)
+            return self._view(conn, ticket, token=token, ahead=ahead), True
 
     def _next_number(self, conn: Connection, site: str, prefix: str, day) -> int:
         """Per site, prefix and local day; one ``UPDATE … RETURNING`` in the issuing transaction."""
@@ -206,26 +207,30 @@ class QueueStore:
         return number
 
     def _ahead_of(self, conn, ticket: q.Ticket) -> int:
-        """Waiting tickets of the same service that will be called first (priority jumps the line)."""
-        if ticket.status != q.TicketStatus.WAITING or ticket.target_counter is not None:
+        """Waiting tickets of the same service called before this one (priority first, then earlier).
+
+        Reads only ``ix_tickets_queue``. Tickets sent to one counter are counted too: they are
+        people in the hall all the same.
+        """
+        if ticket.status != q.TicketStatus.WAITING:
             return 0
         t = tickets.c
-        earlier = (t.issued_at < ticket.issued_at) | ((t.issued_at == ticket.issued_at) & (t.id < ticket.id))
-        if ticket.priority:
-            before = t.priority.is_not(None) & earlier
+        if ticket.id is None:  # not inserted yet: everyone waiting came first
+            earlier = t.issued_at <= ticket.issued_at
         else:
-            before = t.priority.is_not(None) | earlier
-        return conn.execute(select(func.count()).select_from(tickets).where(
-            t.site == ticket.site, t.day == ticket.day, t.status == "waiting", t.service == ticket.service,
-            t.target_counter.is_(None), t.id != ticket.id, before,
-        )).scalar_one()
+            earlier = (t.issued_at < ticket.issued_at) | ((t.issued_at == ticket.issued_at) & (t.id < ticket.id))
+        before = (t.priority.is_not(None) & earlier) if ticket.priority else (t.priority.is_not(None) | earlier)
+        cond = [t.site == ticket.site, t.day == ticket.day, t.service == ticket.service, t.status == "waiting", before]
+        if ticket.id is not None:
+            cond.append(t.id != ticket.id)
+        return conn.execute(select(func.count()).select_from(tickets).where(*cond)).scalar_one()
 
     def _service_speed(self, conn, site, service_id, day) -> tuple[list[float], int]:
         """(recent service times in seconds, open counters serving the service)."""
         t = tickets.c
         rows = conn.execute(
             select(t.called_at, t.finished_at)
-            .where(t.site == site, t.day == day, t.service == service_id, t.status == "done")
+            .where(t.site == site, t.day == day, t.service == service_id, t.finished_at.is_not(None))
             .order_by(t.finished_at.desc())
             .limit(q.RECENT_SAMPLES)
         ).all()
@@ -427,11 +432,13 @@ class QueueStore:
         outbox.append(conn, counter.site, "counter_state", Topics(counter.site).counter_state(counter.id),
                       self.counter_view(counter, ticket), retain=True, now=now)
 
-    def _emit_queue_state(self, conn, site: str, service_id: str, day, now, last_called: str | None = None) -> None:
-        state = self._queue_state(conn, site, service_id, day, last_called)
+    def _emit_queue_state(self, conn, site: str, service_id: str, day, now, last_called: str | None = None,
+                          speed: tuple[list[float], int] | None = None) -> None:
+        state = self._queue_state(conn, site, service_id, day, last_called, speed)
         outbox.append(conn, site, "queue_state", Topics(site).queue_state(service_id), state, retain=True, now=now)
 
-    def _queue_state(self, conn, site: str, service_id: str, day, last_called: str | None = None) -> dict[str, Any]:
+    def _queue_state(self, conn, site: str, service_id: str, day, last_called: str | None = None,
+                     speed: tuple[list[float], int] | None = None) -> dict[str, Any]:
         t = tickets.c
         counts = dict(conn.execute(
             select(t.status, func.count()).where(t.site == site, t.day == day, t.service == service_id,
@@ -450,7 +457,7 @@ class QueueStore:
             "service": service_id,
             "waiting": waiting,
             "serving": counts.get("called", 0) + counts.get("serving", 0),
-            "est_wait_s": q.estimate_wait(waiting, *self._service_speed(conn, site, service_id, day)),
+            "est_wait_s": q.estimate_wait(waiting, *(speed or self._service_speed(conn, site, service_id, day))),
             "last_called": last_called,
         }
 
@@ -463,7 +470,7 @@ class QueueStore:
             "pause_reason": counter.pause_reason,
         }
 
-    def _view(self, conn: Connection, ticket: q.Ticket, token: str | None = None):
+    def _view(self, conn: Connection, ticket: q.Ticket, token: str | None = None, ahead: int | None = None):
         if token is None:
             token = conn.execute(select(tickets.c.token).where(tickets.c.id == ticket.id)).scalar_one()
         view = {
@@ -475,7 +482,7 @@ class QueueStore:
             "issued_at": ticket.issued_at.isoformat(),
             "counter": ticket.counter,
             "recall_count": ticket.recall_count,
-            "ahead": self._ahead_of(conn, ticket),
+            "ahead": self._ahead_of(conn, ticket) if ahead is None else ahead,
             "est_wait_s": ticket.est_wait_s,
             "token": token,
             "track_url": f"{self.public_url}/t/{token}",

@@ -61,12 +61,18 @@ def test_broker_outage_delays_calls_but_loses_none_and_keeps_order(mqtt_site, br
         recall_target = called[-1]
         broker.start()
         hall.wait_for(lambda m: m[1]["ticket"] == recall_target, timeout=30)
-    calls = hall.calls()
+    received = hall.calls()
     hall.stop()
-    numbers = [c["ticket"] for c in calls]
+    # QoS 1 is at-least-once: a message in flight when the broker stopped may come twice. Consumers
+    # drop a seq they have seen (as the displays and the announcer do); what remains is exact.
+    seen, calls = set(), []
+    for c in received:
+        if c["seq"] not in seen:
+            seen.add(c["seq"])
+            calls.append(c)
+    assert [c["ticket"] for c in calls] == called
     seqs = [c["seq"] for c in calls]
-    assert numbers == called
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs == sorted(seqs)
 
 
 def test_only_the_server_may_publish_calls(mqtt_site, broker):

@@ -148,7 +148,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('token', name=op.f('uq_tickets_token'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_tickets_queue', ['site', 'day', 'status', 'service'], unique=False)
+        batch_op.create_index('ix_tickets_queue', ['site', 'day', 'service', 'status', 'priority', 'issued_at'], unique=False)
+        batch_op.create_index('ix_tickets_called', ['site', 'day', 'service', 'called_at'], unique=False)
+        batch_op.create_index('ix_tickets_finished', ['site', 'day', 'service', 'finished_at'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -180,6 +182,8 @@ def downgrade() -> None:
     op.drop_table('service_procedures')
     op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_finished')
+        batch_op.drop_index('ix_tickets_called')
         batch_op.drop_index('ix_tickets_queue')
 
     op.drop_table('tickets')
