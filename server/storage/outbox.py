@@ -13,23 +13,28 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from .tables import outbox, site_sequences
 
 
+# Built once: the hot path only binds parameters (statement construction was most of its cost).
+_BUMP = (
+    update(site_sequences)
+    .where(site_sequences.c.site == bindparam("p_site"), site_sequences.c.name == bindparam("p_name"))
+    .values(value=site_sequences.c.value + 1)
+    .returning(site_sequences.c.value)
+)
+_INSERT_EVENT = insert(outbox)
+
+
 def next_site_sequence(conn: Connection, site: str, name: str) -> int:
     """Increment and return a per-site counter; a row lock, never ``max()+1``."""
-    stmt = (
-        update(site_sequences)
-        .where(site_sequences.c.site == site, site_sequences.c.name == name)
-        .values(value=site_sequences.c.value + 1)
-        .returning(site_sequences.c.value)
-    )
-    value = conn.execute(stmt).scalar()
+    params = {"p_site": site, "p_name": name}
+    value = conn.execute(_BUMP, params).scalar()
     if value is None:
         conn.execute(insert(site_sequences).values(site=site, name=name, value=0))
-        value = conn.execute(stmt).scalar_one()
+        value = conn.execute(_BUMP, params).scalar_one()
     return value
 
 
@@ -63,18 +68,11 @@ def append(
     if with_seq:
         payload["seq"] = seq
     payload.update(body)
-    conn.execute(
-        insert(outbox).values(
-            site=site,
-            seq=seq,
-            event_id=str(uuid.uuid4()),
-            kind=kind,
-            topic=topic,
-            payload=json.dumps(payload, ensure_ascii=False),
-            retain=retain,
-            created_at=now,
-        )
-    )
+    conn.execute(_INSERT_EVENT, {
+        "site": site, "seq": seq, "event_id": str(uuid.uuid4()), "kind": kind, "topic": topic,
+        "payload": json.dumps(payload, ensure_ascii=False), "retain": retain, "created_at": now,
+        "published_at": None,
+    })
     return seq
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from devices.mqtt import Topics, envelope
@@ -23,6 +23,22 @@ from server.domain.errors import InvalidInput, NotFound, QueueEmpty
 from . import outbox
 from .db import Database
 from .tables import counters, services, sites, ticket_events, ticket_sequences, tickets
+
+
+# Hot-path statements built once; calls only bind parameters.
+_INSERT_TICKET = insert(tickets).returning(tickets.c.id)
+_TICKET_DEFAULTS = {
+    "counter": None, "target_counter": None, "called_at": None, "started_at": None, "finished_at": None,
+    "recall_count": 0, "transfer_count": 0, "original_service": None, "official": None,
+}
+_INSERT_TICKET_EVENT = insert(ticket_events)
+_BUMP_NUMBER = (
+    update(ticket_sequences)
+    .where(ticket_sequences.c.site == bindparam("p_site"), ticket_sequences.c.prefix == bindparam("p_prefix"),
+           ticket_sequences.c.day == bindparam("p_day"))
+    .values(last_number=ticket_sequences.c.last_number + 1)
+    .returning(ticket_sequences.c.last_number)
+)
 
 
 def utcnow() -> datetime:
@@ -176,34 +192,24 @@ class QueueStore:
             speed = self._service_speed(conn, site, service_id, day)
             ticket.est_wait_s = q.estimate_wait(ahead, *speed)
             token = secrets.token_urlsafe(16)
-            ticket.id = conn.execute(
-                insert(tickets)
-                .values(
-                    site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
-                    issued_at=now, status=q.TicketStatus.WAITING.value,
-                    priority=prio.value if prio else None, idempotency_key=key, token=token,
-                    est_wait_s=ticket.est_wait_s, citizen_hash=citizen_hash, citizen_name=citizen_name,
-                    source=actor,
-                )
-                .returning(tickets.c.id)
-            ).scalar_one()
+            ticket.id = conn.execute(_INSERT_TICKET, {
+                "site": site, "service": service_id, "prefix": svc.prefix, "number": number, "day": day,
+                "issued_at": now, "status": q.TicketStatus.WAITING.value,
+                "priority": prio.value if prio else None, "idempotency_key": key, "token": token,
+                "est_wait_s": ticket.est_wait_s, "citizen_hash": citizen_hash, "citizen_name": citizen_name,
+                "source": actor, **_TICKET_DEFAULTS,
+            }).scalar_one()
             self._event(conn, ticket.id, now, "issue", "waiting", None, service_id, actor)
             self._emit_queue_state(conn, site, service_id, day, now, speed=speed)
             return self._view(conn, ticket, token=token, ahead=ahead), True
 
     def _next_number(self, conn: Connection, site: str, prefix: str, day) -> int:
         """Per site, prefix and local day; one ``UPDATE … RETURNING`` in the issuing transaction."""
-        seq = ticket_sequences.c
-        stmt = (
-            update(ticket_sequences)
-            .where(seq.site == site, seq.prefix == prefix, seq.day == day)
-            .values(last_number=seq.last_number + 1)
-            .returning(seq.last_number)
-        )
-        number = conn.execute(stmt).scalar()
+        params = {"p_site": site, "p_prefix": prefix, "p_day": day}
+        number = conn.execute(_BUMP_NUMBER, params).scalar()
         if number is None:
             conn.execute(insert(ticket_sequences).values(site=site, prefix=prefix, day=day, last_number=0))
-            number = conn.execute(stmt).scalar_one()
+            number = conn.execute(_BUMP_NUMBER, params).scalar_one()
         return number
 
     def _ahead_of(self, conn, ticket: q.Ticket) -> int:
@@ -413,10 +419,10 @@ class QueueStore:
         )
 
     def _event(self, conn, ticket_id, now, action, status, counter_id, service, actor, note=None) -> None:
-        conn.execute(insert(ticket_events).values(
-            ticket_id=ticket_id, at=now, action=action, status=str(status), counter=counter_id,
-            service=service, actor=actor, note=note,
-        ))
+        conn.execute(_INSERT_TICKET_EVENT, {
+            "ticket_id": ticket_id, "at": now, "action": action, "status": str(status), "counter": counter_id,
+            "service": service, "actor": actor, "note": note,
+        })
 
     # ---- events ---------------------------------------------------------------------------
     def _emit_call(self, conn, counter: q.Counter, ticket: q.Ticket, now, *, recall: bool) -> None:
