@@ -1,0 +1,71 @@
+"""The real kiosk window (Kivy, offscreen EGL) driven by touches against a live site and a sim printer.
+
+Each case runs ``tests/kiosk/window_driver.py`` in its own process (Kivy's Window is a process
+singleton) and leaves screenshots of every screen in ``tests/_artifacts/kiosk/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pyzbar.pyzbar import decode
+
+from devices.layout import TicketView, ticket_blocks
+from devices.printer import open_printer
+
+from .conftest import official_list, waiting
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "_artifacts" / "kiosk"
+
+
+def drive(site, width: int, height: int, lang: str) -> dict:
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1"}
+    env.pop("DISPLAY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.kiosk.window_driver", site.base_url, site.tokens["kiosk"],
+         str(width), str(height), lang, str(ARTIFACTS)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    tag = f"{lang}_{width}x{height}"
+    result_file = ARTIFACTS / f"result_{tag}.json"
+    assert result_file.exists(), proc.stderr[-3000:]
+    result = json.loads(result_file.read_text("utf-8"))
+    assert result["errors"] == [] and result.get("ok"), (result["errors"], proc.stderr[-2000:])
+    result["tag"] = tag
+    return result
+
+
+@pytest.mark.parametrize("width, height, lang", [(1080, 1920, "vi"), (1920, 1080, "en")])
+def test_touch_flow_issues_one_ticket_prints_it_and_shows_the_qr(site, width, height, lang):
+    result = drive(site, width, height, lang)
+    tag = result["tag"]
+    # One ticket on the server despite the double tap on the priority button.
+    assert waiting(site) == 1
+    [listed] = official_list(site)
+    assert result["shown_number"] == listed["number"] == "A001" and listed["priority"] == "elderly"
+    assert result["lang"] == lang
+    assert result["greeting"] == ("Hello, Lò Thị Mai" if lang == "en" else "Xin chào, Lò Thị Mai")
+    assert result["body"]["citizen"]["name_masked"] == "L** T** M**"
+    assert set(result["body"]["citizen"]) == {"id_hash", "name_masked"}
+    # The printed bytes are exactly the ticket layout with the server's number and tracking URL.
+    view = dict(result["ticket_view"])
+    view["issued_at"] = datetime.fromisoformat(view["issued_at"])
+    ticket_view = TicketView(**view)
+    assert ticket_view.number == "A001" and ticket_view.track_url == result["ticket"]["track_url"]
+    printed = (ARTIFACTS / f"printer_{tag}.bin").read_bytes()
+    assert printed == open_printer("sim://").encode(ticket_blocks(ticket_view))
+    assert result["ticket"]["track_url"].encode() in printed
+    # The QR on screen (to photograph when the printer fails) decodes to the same URL.
+    shot = Image.open(ARTIFACTS / f"6-ticket_{tag}.png")
+    assert shot.size == (width, height)
+    assert [d.data.decode() for d in decode(shot)] == [result["ticket"]["track_url"]]
+    if lang == "vi":
+        assert result["search_hits"][0] == "Đăng ký khai sinh"
+    assert len(result["screens"]) == 6
