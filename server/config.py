@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     token_ttl_s: int = 12 * 3600
     recall_limit: int = 2
     rate_limit_per_minute: int = Field(default=120, ge=1)
+    connector: str | None = None
+    """The electronic one-stop system dossiers sync with: ``sim`` (built in, for the demo) or unset."""
+    connector_secret: str | None = None
+    """Shared secret for signed webhooks from that system (HMAC-SHA256)."""
 
     @field_validator("public_url")
     @classmethod

@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from devices.mqtt import MqttLink, Topics
 from server.auth import AuthStore
-from server.config import Settings
+from server.config import ConfigError, Settings
 from server.publisher import OutboxPublisher
 from server.storage import migrate
 from server.storage.db import Database
 from server.storage.queue_store import QueueStore
 
+from server.connector.base import ConnectorSync
+from server.connector.sim import SimOneStop
+from server.storage.dossier_store import DossierStore
+from server.storage.tracking import TrackingStore
+
 from . import errors, routes_auth, routes_queue
+from . import routes_connector, routes_dossiers, routes_ratings, routes_reports, routes_track
+from .live import CommitNotifier, RateLimiter
 
 log = logging.getLogger(__name__)
+
+
+def _connector(settings: Settings, dossiers: DossierStore) -> ConnectorSync | None:
+    """The one-stop system connector chosen by ``MOTCUA_CONNECTOR`` (only ``sim`` ships today)."""
+    if not settings.connector:
+        return None
+    if settings.connector != "sim":
+        raise ConfigError(f"unknown connector {settings.connector!r} (known: sim)")
+    secret = settings.connector_secret or settings.secret_key
+    return ConnectorSync(dossiers, SimOneStop(secret))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -30,6 +49,13 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.db = db
         app.state.queue = QueueStore(db, public_url=settings.public_url, recall_limit=settings.recall_limit)
         app.state.auth = AuthStore(db, token_ttl_s=settings.token_ttl_s)
+        app.state.dossiers = DossierStore(db, public_url=settings.public_url)
+        app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers)
+        app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)
+        app.state.notifier = CommitNotifier()
+        app.state.notifier.bind(asyncio.get_running_loop())
+        db.on_commit(app.state.notifier.changed)
+        app.state.connector = _connector(settings, app.state.dossiers)
         publisher = None
         if settings.mqtt_url:
             link = MqttLink(
@@ -53,7 +79,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.include_router(routes_auth.router)
+    app.include_router(routes_ratings.router)  # before routes_queue: /tickets/{id}/rating vs /{action}
+    app.include_router(routes_dossiers.router)
     app.include_router(routes_queue.router)
+    app.include_router(routes_track.router)
+    app.include_router(routes_reports.router)
+    app.include_router(routes_connector.router)
+    app.mount("/static", StaticFiles(directory=str(routes_track.WEB / "static")), name="static")
 
     @app.get("/api/v1/health")
     def health():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PriorityName = Literal["elderly", "disabled", "pregnant", "infant", "merit"]
 Id = Field(min_length=1, max_length=40, pattern=r"^[^+#/\s]+$")
@@ -39,3 +41,45 @@ class CallBody(Strict):
 class TransferBody(Strict):
     service: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[^+#/\s]+$")
     counter: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[^+#/\s]+$")
+
+
+# -- dossiers, ratings ---------------------------------------------------------------------------
+_DIGIT_RUN = re.compile(r"\d")
+
+
+class DossierCreate(Strict):
+    """Intake at the counter. The applicant's name is kept (it goes on the slip); an ID number is
+    never asked for, and a name holding digits is refused so a CCCD cannot be pasted in."""
+
+    ticket_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    procedure_code: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z.\-]+$")
+    applicant_name: str = Field(min_length=1, max_length=120)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 .]{7,18}$")
+    channel: Literal["direct", "online", "postal"] = "direct"
+
+    @field_validator("applicant_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the applicant's name is empty")
+        if _DIGIT_RUN.search(value):
+            raise ValueError("a name holds no digits (never type an ID number here)")
+        return value
+
+
+class DossierStatusBody(Strict):
+    status: str = Field(min_length=1, max_length=30)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ApologyBody(Strict):
+    new_date: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+RatingName = Literal["very_satisfied", "satisfied", "not_satisfied"]
+
+
+class RatingBody(Strict):
+    rating: RatingName

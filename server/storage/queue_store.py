@@ -212,6 +212,15 @@ class QueueStore:
             number = conn.execute(_BUMP_NUMBER, params).scalar_one()
         return number
 
+    def position(self, conn: Connection, row: Any) -> tuple[q.Ticket, int, int | None]:
+        """(ticket, people ahead, fresh estimated wait in s or None when not waiting) for a ticket row."""
+        ticket = _ticket_from_row(row)
+        ahead = self._ahead_of(conn, ticket)
+        est = None
+        if ticket.status in (q.TicketStatus.WAITING, q.TicketStatus.PARKED):
+            est = q.estimate_wait(ahead, *self._service_speed(conn, ticket.site, ticket.service, ticket.day))
+        return ticket, ahead, est
+
     def _ahead_of(self, conn, ticket: q.Ticket) -> int:
         """Waiting tickets of the same service called before this one (priority first, then earlier).
 

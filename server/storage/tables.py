@@ -219,3 +219,92 @@ api_tokens = Table(
     Column("expires_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
 )
+
+# -- dossiers (issue 6) -------------------------------------------------------------------------
+# Local dates (``*_on``) are stored beside the moments so that reports bucket in SQL, with an
+# index that covers them, instead of converting time zones row by row.
+
+dossiers = Table(
+    "dossiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(40), nullable=False),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("procedure_code", String(40), nullable=False),
+    Column("legal_days", Integer, nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("ticket_id", Integer, index=True),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("applicant_name", String(120), nullable=False),
+    Column("phone", String(20)),
+    Column("official", String(80)),
+    Column("submitted_at", UTCDateTime),
+    Column("received_at", UTCDateTime),
+    Column("filed_on", Date, nullable=False),  # local day of receipt (submission for online)
+    Column("received_on", Date),
+    Column("due_date", Date),  # legal due date, pauses for supplements already added
+    Column("clock_stopped_on", Date),  # local day the open supplement wait started
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_on", Date),
+    Column("returned_at", UTCDateTime),
+    Column("closed_on", Date),  # local day of withdrawal or refusal
+    Column("promised_date", Date),  # due date, or the new date of the last apology
+    Column("external_id", String(80)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_dossiers_site_report", "site", "filed_on", "channel", "status", "due_date", "resolved_on",
+          "closed_on", "received_on", "clock_stopped_on"),
+    Index("ix_dossiers_report", "filed_on", "channel", "status", "due_date", "resolved_on",
+          "closed_on", "received_on", "clock_stopped_on"),
+)
+
+dossier_events = Table(
+    "dossier_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_id", Integer, nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_status", String(24)),
+    Column("to_status", String(24), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("note", String(500)),
+    Column("exported_at", UTCDateTime),  # sent to the electronic one-stop system
+    Index("ix_dossier_events_export", "exported_at", "id"),
+)
+
+dossier_apologies = Table(
+    "dossier_apologies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_id", Integer, nullable=False, index=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("new_date", Date, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("reason", String(500), nullable=False),
+)
+
+ticket_ratings = Table(
+    "ticket_ratings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, nullable=False, unique=True),
+    Column("site", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("rating", String(20), nullable=False),
+    Column("dossier_id", Integer),
+    Column("official", String(80)),
+    Column("service", String(40)),
+    Column("rated_at", UTCDateTime, nullable=False),
+    Column("actor", String(80)),
+    Index("ix_ticket_ratings_site_day", "site", "day"),
+)
+
+connector_deliveries = Table(
+    "connector_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(80), nullable=False, unique=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)

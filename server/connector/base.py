@@ -1,0 +1,109 @@
+"""The interface every one-stop system adapter implements, and the sync that drives it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.domain.dossiers import DossierStatus
+from server.storage.dossier_store import DossierStore
+from server.storage.tables import connector_deliveries, dossier_events, dossiers
+
+log = logging.getLogger(__name__)
+_BY_NATIONAL_CODE = {s.national_code: s for s in DossierStatus}
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A status change made in the other system, for a dossier we know by its code."""
+
+    delivery_id: str
+    code: str
+    status: DossierStatus
+    at: datetime
+    note: str | None = None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> "StatusUpdate":
+        """From a webhook/pull payload; ``status`` is our name or the national code (2, 4, 9…)."""
+        raw = data["status"]
+        status = _BY_NATIONAL_CODE[int(raw)] if isinstance(raw, int) or str(raw).isdigit() else DossierStatus(raw)
+        at = datetime.fromisoformat(data["at"])
+        if at.tzinfo is None:
+            raise ValueError("'at' needs a UTC offset")
+        note = data.get("note")
+        return cls(str(data["delivery_id"])[:80], str(data["code"])[:40], status, at, note)
+
+
+class OneStopSystem(Protocol):
+    name: str
+    secret: str  # shared with the system; signs its webhooks
+
+    def push(self, events: list[dict[str, Any]]) -> None:
+        """Send our dossier events; raise to have them retried on the next round."""
+
+    def pull(self) -> list[StatusUpdate]:
+        """Status changes since the last pull (the system keeps the cursor)."""
+
+
+class ConnectorSync:
+    """Moves events both ways. Idempotent: a delivery id is applied once, an event pushed until
+    the system accepted it."""
+
+    def __init__(self, store: DossierStore, system: OneStopSystem) -> None:
+        self.store = store
+        self.db = store.db
+        self.system = system
+
+    def push_pending(self, limit: int = 200) -> int:
+        e, d = dossier_events.c, dossiers.c
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(e.id, e.at, e.from_status, e.to_status, e.note, d.code, d.site, d.procedure_code, d.channel,
+                       d.due_date)
+                .join(dossiers, dossiers.c.id == e.dossier_id)
+                .where(e.exported_at.is_(None), e.actor != f"connector:{self.system.name}")
+                .order_by(e.id).limit(limit)
+            ).all()
+        if not rows:
+            return 0
+        self.system.push([{
+            "event_id": r.id, "code": r.code, "site": r.site, "procedure_code": r.procedure_code,
+            "channel": r.channel, "status": r.to_status, "national_code": DossierStatus(r.to_status).national_code,
+            "at": r.at.isoformat(), "note": r.note, "due_date": r.due_date.isoformat() if r.due_date else None,
+        } for r in rows])
+        with self.db.write() as conn:
+            conn.execute(update(dossier_events).where(dossier_events.c.id.in_([r.id for r in rows]))
+                         .values(exported_at=datetime.now(timezone.utc)))
+        return len(rows)
+
+    def apply(self, change: StatusUpdate) -> bool:
+        """Apply one incoming change; False when this delivery was applied before. The delivery is
+        recorded only once the change succeeded, so a refused change can be sent again."""
+        with self.db.read() as conn:
+            if conn.execute(select(connector_deliveries.c.id)
+                            .where(connector_deliveries.c.delivery_id == change.delivery_id)).first():
+                return False
+        self.store.change_status(change.code, change.status, actor=f"connector:{self.system.name}",
+                                 note=change.note, now=change.at)
+        try:
+            with self.db.write() as conn:
+                conn.execute(insert(connector_deliveries).values(delivery_id=change.delivery_id,
+                                                                 received_at=datetime.now(timezone.utc)))
+        except IntegrityError:  # the same delivery raced in twice; the second change was refused anyway
+            pass
+        return True
+
+    def pull_once(self) -> int:
+        applied = 0
+        for change in self.system.pull():
+            try:
+                applied += self.apply(change)
+            except Exception:  # one bad change must not block the others; it is logged
+                log.exception("connector: could not apply %s", change)
+        return applied

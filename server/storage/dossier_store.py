@@ -1,0 +1,301 @@
+"""Dossiers: load rows into the domain's ``Dossier``, apply a lifecycle rule, write back.
+
+Every public method is one transaction. The history (who, when, why) is append-only in
+``dossier_events``; the derived local-date columns the reports bucket on (``filed_on``,
+``resolved_on``, ``closed_on``, ``clock_stopped_on``…) are recomputed from the domain object on
+every write, so they cannot drift from the history.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from devices.layout import ApologyView, SlipView
+from server.domain import dossiers as d
+from server.domain.errors import InvalidInput, NotFound
+
+from . import outbox
+from .db import Database
+from .site_settings import SiteProfile, build_profile
+from .tables import (
+    dossier_apologies,
+    dossier_events,
+    dossiers,
+    procedures,
+    service_procedures,
+    sites,
+    tickets,
+    users,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DossierStore:
+    """Dossier operations for any site in the database."""
+
+    def __init__(self, db: Database, *, public_url: str) -> None:
+        self.db = db
+        self.public_url = public_url.rstrip("/")
+        self._profiles: dict[str, SiteProfile] = {}
+        self._lock = threading.Lock()
+
+    # ---- look-ups -------------------------------------------------------------------------
+    def profile(self, conn: Connection, site_id: str) -> SiteProfile:
+        """The site's name, time zone and working calendar (its own days off applied)."""
+        with self._lock:
+            found = self._profiles.get(site_id)
+        if found is None:
+            row = conn.execute(select(sites).where(sites.c.id == site_id)).first()
+            if row is None:
+                raise NotFound(f"unknown site {site_id!r}", code="unknown_site")
+            found = build_profile(row.id, row.name, row.address, row.timezone, row.settings)
+            with self._lock:
+                self._profiles[site_id] = found
+        return found
+
+    def profile_for(self, site_id: str) -> SiteProfile:
+        """``profile`` in its own read transaction (free once cached)."""
+        with self._lock:
+            found = self._profiles.get(site_id)
+        if found is not None:
+            return found
+        with self.db.read() as conn:
+            return self.profile(conn, site_id)
+
+    def forget_profiles(self) -> None:
+        """Call after a site's settings changed (e.g. new days off)."""
+        with self._lock:
+            self._profiles.clear()
+
+    def procedure(self, conn: Connection, site: str, code: str) -> dict[str, Any]:
+        """The procedure with the site's own legal days when it overrides them."""
+        row = conn.execute(select(procedures).where(procedures.c.code == code)).first()
+        if row is None:
+            raise NotFound(f"unknown procedure {code!r}", code="unknown_procedure")
+        override = conn.execute(
+            select(service_procedures.c.legal_days).where(
+                service_procedures.c.site == site, service_procedures.c.procedure_code == code,
+                service_procedures.c.legal_days.is_not(None))
+        ).first()
+        days = override.legal_days if override else row.legal_days
+        return {"code": row.code, "name_vi": row.name_vi, "name_en": row.name_en, "legal_days": days}
+
+    def _row(self, conn: Connection, code: str, *, lock: bool = False) -> Any:
+        stmt = select(dossiers).where(dossiers.c.code == code)
+        if lock and conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"unknown dossier {code!r}", code="unknown_dossier")
+        return row
+
+    def _load(self, conn: Connection, row: Any) -> d.Dossier:
+        events = conn.execute(
+            select(dossier_events).where(dossier_events.c.dossier_id == row.id).order_by(dossier_events.c.id)
+        ).all()
+        apologies = conn.execute(
+            select(dossier_apologies).where(dossier_apologies.c.dossier_id == row.id)
+            .order_by(dossier_apologies.c.id)
+        ).all()
+        history = tuple(
+            d.StatusChange(d.DossierStatus(e.from_status) if e.from_status else None, d.DossierStatus(e.to_status),
+                           e.actor, e.at, e.note) for e in events
+        )
+        slips = tuple(
+            d.ApologySlip(row.code, a.due_date, a.new_date, a.issued_at, a.actor, a.reason) for a in apologies
+        )
+        return d.Dossier(
+            code=row.code, procedure_code=row.procedure_code, legal_days=row.legal_days,
+            channel=d.Channel(row.channel), status=d.DossierStatus(row.status), submitted_at=row.submitted_at,
+            received_at=row.received_at, due_date=row.due_date, resolved_at=row.resolved_at,
+            returned_at=row.returned_at, history=history, apologies=slips,
+        )
+
+    @staticmethod
+    def derived(dossier: d.Dossier, cal) -> dict[str, Any]:
+        """The columns reports and tracking read, computed from the domain object."""
+        last = dossier.history[-1]
+        status = dossier.status
+        return {
+            "status": status.value,
+            "submitted_at": dossier.submitted_at,
+            "received_at": dossier.received_at,
+            "received_on": cal.local_date(dossier.received_at) if dossier.received_at else None,
+            "due_date": dossier.due_date,
+            "clock_stopped_on": cal.local_date(last.at) if status in d.CLOCK_STOPPING else None,
+            "resolved_at": dossier.resolved_at,
+            "resolved_on": cal.local_date(dossier.resolved_at) if dossier.resolved_at else None,
+            "returned_at": dossier.returned_at,
+            "closed_on": cal.local_date(last.at) if status in (d.DossierStatus.WITHDRAWN, d.DossierStatus.REFUSED)
+            else None,
+            "promised_date": dossier.promised_date,
+        }
+
+    def _write_events(self, conn, dossier_id: int, changes) -> None:
+        for c in changes:
+            conn.execute(insert(dossier_events).values(
+                dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
+                to_status=c.to_status.value, actor=c.by, note=c.note,
+            ))
+
+    # ---- intake ---------------------------------------------------------------------------
+    def create(self, *, site: str | None, procedure_code: str, applicant_name: str, channel: str,
+               actor: str, phone: str | None = None, ticket_id: int | None = None,
+               external_id: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+        """Receive a dossier. From a ticket it takes the ticket's tracking token, so the QR the
+        citizen already holds follows the dossier (only the first dossier of a ticket; a second
+        one gets its own token and slip)."""
+        now = now or utcnow()
+        with self.db.write() as conn:
+            token = None
+            if ticket_id is not None:
+                ticket = conn.execute(select(tickets.c.site, tickets.c.token).where(tickets.c.id == ticket_id)).first()
+                if ticket is None or (site is not None and ticket.site != site):
+                    raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
+                site = ticket.site
+                taken = conn.execute(select(dossiers.c.id).where(dossiers.c.token == ticket.token)).first()
+                token = None if taken else ticket.token
+            if site is None:
+                raise InvalidInput("say which site receives the dossier", code="site_required")
+            profile = self.profile(conn, site)
+            proc = self.procedure(conn, site, procedure_code)
+            local = profile.calendar.to_local(now)
+            n = outbox.next_site_sequence(conn, site, f"dossier-{local:%y%m%d}")
+            code = d.format_dossier_code(profile.agency_code, local.date(), n)
+            dossier = d.open_dossier(code, proc["code"], proc["legal_days"], channel, by=actor, at=now,
+                                     calendar=profile.calendar)
+            dossier_id = conn.execute(insert(dossiers).values(
+                site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
+                channel=dossier.channel.value, ticket_id=ticket_id, token=token or secrets.token_urlsafe(16),
+                applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
+                external_id=external_id, created_at=now, updated_at=now,
+                **self.derived(dossier, profile.calendar),
+            ).returning(dossiers.c.id)).scalar_one()
+            self._write_events(conn, dossier_id, dossier.history)
+            return self._view(conn, self._row(conn, code), dossier, profile, proc)
+
+    # ---- changes --------------------------------------------------------------------------
+    def change_status(self, code: str, status: str, *, actor: str, note: str | None = None,
+                      now: datetime | None = None, site: str | None = None) -> dict[str, Any]:
+        now = now or utcnow()
+        with self.db.write() as conn:
+            row = self._row(conn, code, lock=True)
+            self._check_site(row, site)
+            profile = self.profile(conn, row.site)
+            dossier = self._load(conn, row)
+            change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar)
+            self._write_events(conn, row.id, [change])
+            conn.execute(update(dossiers).where(dossiers.c.id == row.id)
+                         .values(updated_at=now, **self.derived(dossier, profile.calendar)))
+            return self._view(conn, self._row(conn, code), dossier, profile)
+
+    def apologise(self, code: str, new_date: date, reason: str, *, actor: str, now: datetime | None = None,
+                  site: str | None = None) -> dict[str, Any]:
+        """Record a Mẫu 04 apology; returns the dossier view and the slip."""
+        now = now or utcnow()
+        with self.db.write() as conn:
+            row = self._row(conn, code, lock=True)
+            self._check_site(row, site)
+            profile = self.profile(conn, row.site)
+            dossier = self._load(conn, row)
+            slip = d.issue_apology(dossier, new_date, by=actor, at=now, reason=reason, calendar=profile.calendar)
+            conn.execute(insert(dossier_apologies).values(
+                dossier_id=row.id, issued_at=slip.issued_at, due_date=slip.due_date, new_date=slip.new_date,
+                actor=slip.by, reason=slip.reason))
+            conn.execute(update(dossiers).where(dossiers.c.id == row.id)
+                         .values(promised_date=dossier.promised_date, updated_at=now))
+            return self._view(conn, self._row(conn, code), dossier, profile)
+
+    @staticmethod
+    def _check_site(row: Any, site: str | None) -> None:
+        if site is not None and row.site != site:
+            raise NotFound(f"unknown dossier {row.code!r}", code="unknown_dossier")
+
+    # ---- reads ----------------------------------------------------------------------------
+    def get(self, code: str, *, site: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = self._row(conn, code)
+            self._check_site(row, site)
+            return self._view(conn, row, self._load(conn, row), self.profile(conn, row.site), now=now)
+
+    def _view(self, conn, row, dossier: d.Dossier, profile: SiteProfile, proc=None, now=None) -> dict[str, Any]:
+        proc = proc or self.procedure(conn, row.site, row.procedure_code)
+        cal = profile.calendar
+        today = cal.local_date(now or utcnow())
+        due = d.current_due_date(dossier, today=today, calendar=cal)
+        timeliness = d.timeliness(dossier, today=today, calendar=cal)
+        appointment = self.appointment_at(profile, dossier.promised_date)
+        return {
+            "code": row.code, "site": row.site, "status": dossier.status.value,
+            "status_label_vi": dossier.status.label_vi, "status_label_en": dossier.status.label_en,
+            "national_code": dossier.status.national_code,
+            "procedure": {"code": proc["code"], "name_vi": proc["name_vi"], "name_en": proc["name_en"]},
+            "legal_days": row.legal_days, "channel": row.channel, "applicant_name": row.applicant_name,
+            "phone": row.phone, "ticket_id": row.ticket_id, "official": row.official,
+            "submitted_at": _iso(dossier.submitted_at), "received_at": _iso(dossier.received_at),
+            "due_date": _iso(due), "promised_date": _iso(dossier.promised_date),
+            "due_at": _iso(appointment), "resolved_at": _iso(dossier.resolved_at),
+            "returned_at": _iso(dossier.returned_at), "timeliness": timeliness.value if timeliness else None,
+            "apology_due": d.apology_due(dossier, today=today, calendar=cal),
+            "token": row.token, "track_url": f"{self.public_url}/t/{row.token}",
+            "history": [{
+                "from": c.from_status.value if c.from_status else None, "to": c.to_status.value,
+                "label_vi": c.to_status.label_vi, "label_en": c.to_status.label_en,
+                "at": _iso(c.at), "by": c.by, "note": c.note,
+            } for c in dossier.history],
+            "apologies": [{"issued_at": _iso(a.issued_at), "due_date": _iso(a.due_date), "new_date": _iso(a.new_date),
+                           "by": a.by, "reason": a.reason} for a in dossier.apologies],
+        }
+
+    @staticmethod
+    def appointment_at(profile: SiteProfile, day: date | None) -> datetime | None:
+        if day is None:
+            return None
+        return datetime.combine(day, profile.appointment_time, tzinfo=profile.tz)
+
+    # ---- slips (devices.layout view data) -------------------------------------------------
+    def slip_view(self, code: str) -> SlipView:
+        """Mẫu 01: what the counter printer prints after intake (QR = the tracking URL)."""
+        with self.db.read() as conn:
+            row = self._row(conn, code)
+            profile = self.profile(conn, row.site)
+            proc = self.procedure(conn, row.site, row.procedure_code)
+            official = conn.execute(select(users.c.full_name).where(users.c.username == row.official)).scalar()
+        if row.received_at is None:
+            raise d.DossierError(f"dossier {code} was not received yet; no slip", code="not_received")
+        return SlipView(
+            centre=profile.name, dossier_code=row.code, procedure=proc["name_vi"], applicant=row.applicant_name,
+            received_at=row.received_at.astimezone(profile.tz),
+            appointment_at=self.appointment_at(profile, row.promised_date or row.due_date),
+            official=official or row.official or "", track_url=f"{self.public_url}/t/{row.token}",
+        )
+
+    def apology_view(self, code: str) -> ApologyView:
+        """Mẫu 04 for the last apology recorded."""
+        with self.db.read() as conn:
+            row = self._row(conn, code)
+            profile = self.profile(conn, row.site)
+            proc = self.procedure(conn, row.site, row.procedure_code)
+            last = conn.execute(
+                select(dossier_apologies).where(dossier_apologies.c.dossier_id == row.id)
+                .order_by(dossier_apologies.c.id.desc()).limit(1)
+            ).first()
+        if last is None:
+            raise NotFound(f"dossier {code} has no apology", code="no_apology")
+        return ApologyView(
+            centre=profile.name, dossier_code=row.code, procedure=proc["name_vi"], applicant=row.applicant_name,
+            original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=last.actor,
+            track_url=f"{self.public_url}/t/{row.token}",
+        )
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

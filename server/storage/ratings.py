@@ -1,0 +1,52 @@
+"""Satisfaction ratings: one per finished ticket, tied to its dossier (if any) and its official."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from server.domain.errors import DomainError, NotFound
+
+from .db import Database
+from .tables import dossiers, ticket_ratings, tickets
+
+RATINGS = ("very_satisfied", "satisfied", "not_satisfied")
+LABELS_VI = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng", "not_satisfied": "Không hài lòng"}
+
+
+class AlreadyRated(DomainError):
+    code = "already_rated"
+
+
+class NotFinished(DomainError):
+    code = "ticket_not_finished"
+
+
+def rate(db: Database, ticket_id: int, rating: str, *, actor: str, site: str | None,
+         now: datetime | None = None) -> dict[str, Any]:
+    """Record the citizen's rating. ``site`` (the device's or official's) must match the ticket's."""
+    if rating not in RATINGS:
+        raise DomainError(f"rating must be one of {', '.join(RATINGS)}", code="invalid_rating")
+    now = now or datetime.now(timezone.utc)
+    try:
+        with db.write() as conn:
+            t = conn.execute(select(tickets.c.id, tickets.c.site, tickets.c.day, tickets.c.status, tickets.c.official,
+                                    tickets.c.service).where(tickets.c.id == ticket_id)).first()
+            if t is None or (site is not None and t.site != site):
+                raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
+            if t.status != "done":
+                raise NotFinished(f"ticket {ticket_id} is not finished ({t.status}); rate after the service")
+            if conn.execute(select(ticket_ratings.c.id).where(ticket_ratings.c.ticket_id == ticket_id)).first():
+                raise AlreadyRated(f"ticket {ticket_id} was already rated")
+            dossier_id = conn.execute(select(dossiers.c.id).where(dossiers.c.ticket_id == ticket_id)
+                                      .order_by(dossiers.c.id).limit(1)).scalar()
+            values = dict(ticket_id=ticket_id, site=t.site, day=t.day, rating=rating, dossier_id=dossier_id,
+                          official=t.official, service=t.service, rated_at=now, actor=actor)
+            conn.execute(insert(ticket_ratings).values(**values))
+    except IntegrityError:  # a concurrent rating of the same ticket committed first
+        raise AlreadyRated(f"ticket {ticket_id} was already rated") from None
+    return {**{k: v for k, v in values.items() if k not in ("day", "rated_at")}, "rated_at": now.isoformat(),
+            "label_vi": LABELS_VI[rating]}

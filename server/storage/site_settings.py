@@ -1,0 +1,70 @@
+"""A site's own settings (``sites.settings`` JSON): calendar overrides, agency code, slip wording.
+
+Example::
+
+    {"agency_code": "H12.34",
+     "calendar": {"extra_days_off": ["2026-09-01"], "extra_working_days": ["2026-08-29"]},
+     "appointment_time": "16:00",
+     "result_desk": "Quầy trả kết quả số 5"}
+
+Everything is optional; a bad value is a clear error naming the key, never a silent default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from zoneinfo import ZoneInfo
+
+from server.domain.calendar import WorkingCalendar
+
+_AGENCY = re.compile(r"[A-Za-z0-9][A-Za-z0-9.]*")
+
+
+class SiteSettingsError(ValueError):
+    """The site's settings JSON is wrong; the message says which key."""
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    id: str
+    name: str
+    address: str | None
+    tz: ZoneInfo
+    agency_code: str
+    calendar: WorkingCalendar
+    appointment_time: time
+    result_desk: str
+
+
+def _dates(values, key: str) -> list[date]:
+    if not isinstance(values, list):
+        raise SiteSettingsError(f"settings.calendar.{key} must be a list of YYYY-MM-DD dates")
+    try:
+        return [date.fromisoformat(v) for v in values]
+    except (TypeError, ValueError) as err:
+        raise SiteSettingsError(f"settings.calendar.{key}: {err}") from None
+
+
+def build_profile(site_id: str, name: str, address: str | None, tz_name: str, settings_json: str | None) -> SiteProfile:
+    try:
+        settings = json.loads(settings_json or "{}")
+    except json.JSONDecodeError as err:
+        raise SiteSettingsError(f"site {site_id}: settings is not JSON: {err}") from None
+    cal = settings.get("calendar") or {}
+    calendar = WorkingCalendar(
+        extra_days_off=_dates(cal.get("extra_days_off", []), "extra_days_off"),
+        extra_working_days=_dates(cal.get("extra_working_days", []), "extra_working_days"),
+        tz=tz_name,
+    )
+    agency = settings.get("agency_code") or re.sub(r"[^A-Za-z0-9.]", "", site_id) or "SITE"
+    if not _AGENCY.fullmatch(agency):
+        raise SiteSettingsError(f"site {site_id}: agency_code may hold only letters, digits and dots")
+    try:
+        appointment = time.fromisoformat(settings.get("appointment_time", "16:00"))
+    except ValueError:
+        raise SiteSettingsError(f"site {site_id}: appointment_time must be HH:MM") from None
+    desk = settings.get("result_desk") or "Bộ phận trả kết quả"
+    return SiteProfile(site_id, name, address, ZoneInfo(tz_name), agency, calendar, appointment, desk)
