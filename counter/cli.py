@@ -1,0 +1,210 @@
+"""``motcua counter``, ``motcua display`` and ``motcua announcer`` (mounted by ``motcua.cli``).
+
+Kivy is imported only inside the commands that open a window, after the window is configured.
+``--screenshot PATH`` (hidden) draws the screen once the data is there, saves a PNG and exits:
+for tests and for showing a site what its screens will look like.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+log = logging.getLogger(__name__)
+
+MqttOpt = typer.Option(None, "--mqtt", envvar="MOTCUA_MQTT_URL",
+                       help="broker URL with this device's own user, mqtt://display-hall:…@host:1883")
+SiteOpt = typer.Option("demo", "--site", envvar="MOTCUA_SITE", help="site id")
+ShotOpt = typer.Option(None, "--screenshot", hidden=True, help="save a PNG once the data is there, then exit")
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _need_mqtt(mqtt: Optional[str]) -> str:
+    if not mqtt:
+        typer.echo("motcua: give --mqtt mqtt://user:password@host:1883 (or set MOTCUA_MQTT_URL)", err=True)
+        raise typer.Exit(2)
+    return mqtt
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def _site_names(server: Optional[str], site: str) -> dict:
+    """Centre name, service names and counter labels from the public API (optional nicety)."""
+    if not server:
+        return {}
+    import httpx
+
+    base = f"{server.rstrip('/')}/api/v1/sites/{site}"
+    try:
+        menu = httpx.get(f"{base}/services", timeout=5).json()
+        counters = httpx.get(f"{base}/counters", timeout=5).json()["counters"]
+    except (httpx.HTTPError, ValueError, KeyError) as err:
+        log.warning("could not read names from %s (%s); showing ids", server, err)
+        return {}
+    return {
+        "centre_name": menu.get("site", {}).get("name", ""),
+        "service_names": {s["id"]: s["name_vi"] for s in menu.get("services", [])},
+        "counter_labels": {c["counter"]: c["label"] for c in counters},
+    }
+
+
+def counter_terminal(
+    server: str = typer.Option(..., "--server", envvar="MOTCUA_SERVER_URL", help="http://host:8000"),
+    site: str = SiteOpt,
+    counter: str = typer.Option(..., "--counter", help="this counter's id, e.g. 3"),
+    user: str = typer.Option("", "--user", help="pre-fill the login (password from MOTCUA_PASSWORD logs in)"),
+    refresh_s: float = typer.Option(20.0, "--refresh", help="seconds between waiting-list refreshes"),
+    screenshot: Optional[Path] = ShotOpt,
+    screenshot_keys: str = typer.Option("", "--screenshot-keys", hidden=True, help="F-keys to press first"),
+) -> None:
+    """The official's terminal: a small always-on-top window, F1–F8 work too."""
+    _logging()
+    from .client import CounterClient
+    from .terminal import TerminalModel
+    from .ui.common import configure_window
+
+    configure_window(560, 760)
+    from .ui.terminal_app import TerminalApp
+
+    model = TerminalModel(CounterClient(server, site, counter))
+    keys = [k.strip() for k in screenshot_keys.split(",") if k.strip()]
+    pressed: list[str] = []
+
+    def ready() -> bool:  # for --screenshot: logged in, then each key's action done in turn
+        if not model.logged_in or model.busy:
+            return False
+        if keys:
+            if len(pressed) < len(keys) and (not pressed or not model.busy):
+                pressed.append(keys[len(pressed)])
+                model.key(pressed[-1])
+            return len(pressed) == len(keys)
+        return True
+
+    app = TerminalApp(model, username=user, password=os.environ.get("MOTCUA_PASSWORD") if user else None,
+                      refresh_s=refresh_s, screenshot=screenshot, ready=ready)
+    try:
+        app.run()
+    finally:
+        model.client.close()
+
+
+def display(
+    hall: bool = typer.Option(False, "--hall", help="the hall TV: every counter, last calls, queues"),
+    counter: Optional[str] = typer.Option(None, "--counter", help="one counter's display"),
+    mqtt: Optional[str] = MqttOpt,
+    site: str = SiteOpt,
+    led: Optional[str] = typer.Option(None, "--led", help="LED display URL (sim://, serial:///dev/ttyUSB0…)"),
+    screen: bool = typer.Option(False, "--screen", help="with --led, also open the small screen"),
+    server: Optional[str] = typer.Option(None, "--server", envvar="MOTCUA_SERVER_URL",
+                                         help="read centre, service and counter names from the server"),
+    name: str = typer.Option("", "--name", help="centre name shown on the hall display"),
+    notice: str = typer.Option("", "--notice", help="a notice scrolling along the bottom"),
+    windowed: bool = typer.Option(False, "--windowed", help="a window instead of full screen"),
+    screenshot: Optional[Path] = ShotOpt,
+    screenshot_calls: int = typer.Option(0, "--screenshot-calls", hidden=True, help="wait for N calls first"),
+) -> None:
+    """A display fed by MQTT: the hall TV (--hall) or one counter (--counter N, on --led or a screen)."""
+    if hall == (counter is not None):
+        typer.echo("motcua: give either --hall or --counter N", err=True)
+        raise typer.Exit(2)
+    mqtt = _need_mqtt(mqtt)
+    _logging()
+    from .boards import CounterBoard, HallBoard
+    from .feed import BoardFeed
+
+    if hall:
+        names = _site_names(server, site)
+        board = HallBoard(site, centre_name=name or names.get("centre_name", ""), notice=notice,
+                          service_names=names.get("service_names"), counter_labels=names.get("counter_labels"))
+        feed = BoardFeed.hall(mqtt, board)
+        from .ui.common import configure_window
+
+        configure_window(1920, 1080, fullscreen=not windowed and screenshot is None)
+        from .ui.hall import HallApp
+
+        def hall_ready() -> bool:
+            return board.connected and bool(board.counters) and len(board.calls) >= screenshot_calls
+
+        HallApp(board, feed, screenshot=screenshot, ready=hall_ready).run()
+        return
+
+    board = CounterBoard(site, counter)
+    feed = BoardFeed.counter(mqtt, board)
+    driver = None
+    if led:
+        from devices.errors import DeviceError
+
+        from .led import LedCounterDisplay
+
+        try:
+            driver = LedCounterDisplay(board, led)
+            driver.start()
+        except DeviceError as err:
+            typer.echo(f"motcua: LED display {led}: {err}", err=True)
+            raise typer.Exit(2) from err
+    try:
+        if led and not screen and screenshot is None:
+            feed.start()
+            try:
+                _wait_for_signal()
+            finally:
+                feed.stop()
+            return
+        from .ui.common import configure_window
+
+        configure_window(480, 320, fullscreen=not windowed and screenshot is None)
+        from .ui.counter_screen import CounterScreenApp
+
+        CounterScreenApp(board, feed, screenshot=screenshot,
+                         ready=lambda: board.connected and board.ticket is not None).run()
+    finally:
+        if driver is not None:
+            driver.stop()
+
+
+def announcer(
+    mqtt: Optional[str] = MqttOpt,
+    site: str = SiteOpt,
+    volume: int = typer.Option(80, min=0, max=100),
+    quiet_hours: Optional[str] = typer.Option(None, "--quiet-hours", help="e.g. 22:00-06:00"),
+    player: str = typer.Option("auto", "--player", help="auto | aplay | paplay | play | sim | null"),
+    no_chime: bool = typer.Option(False, "--no-chime"),
+) -> None:
+    """Speak every call and recall from the site's ``calls`` topic, in Vietnamese, offline."""
+    mqtt = _need_mqtt(mqtt)
+    _logging()
+    from .feed import AnnouncerFeed
+    from .voice import Announcer, VoiceConfig, VoiceError
+
+    config = VoiceConfig(volume=volume, quiet_hours=quiet_hours, player=player, chime=not no_chime)
+    try:
+        feed = AnnouncerFeed.connect(mqtt, site, Announcer(config))
+        feed.start()
+    except (VoiceError, ValueError) as err:
+        typer.echo(f"motcua announcer: {err}", err=True)
+        raise typer.Exit(2) from err
+    feed.on_connection_change = lambda up: log.info("broker %s", "connected" if up else "unreachable")
+    try:
+        _wait_for_signal()
+    finally:
+        feed.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("counter")(counter_terminal)
+    app.command("display")(display)
+    app.command("announcer")(announcer)
