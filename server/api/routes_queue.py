@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Response
 
 from server.storage import catalog
 
-from .deps import DbDep, Issuer, Official, QueueDep, check_site
+from .deps import DbDep, Issuer, Official, QueueDep, check_site, run_db
 from .errors import ApiError
 from .models import CallBody, PauseBody, TicketCreate, TransferBody
 
@@ -26,10 +26,10 @@ def list_services(site: SitePath, db: DbDep):
 
 
 @router.post("/sites/{site}/tickets", status_code=201)
-def issue_ticket(site: SitePath, body: TicketCreate, queue: QueueDep, who: Issuer, response: Response):
+async def issue_ticket(site: SitePath, body: TicketCreate, queue: QueueDep, who: Issuer, response: Response):
     check_site(who, site)
-    view, created = queue.issue(
-        site, body.service, body.idempotency_key, priority=body.priority,
+    view, created = await run_db(
+        queue.db, queue.issue, site, body.service, body.idempotency_key, priority=body.priority,
         citizen_hash=body.citizen.id_hash if body.citizen else None,
         citizen_name=body.citizen.name_masked if body.citizen else None, actor=who.subject,
     )
@@ -57,33 +57,33 @@ def counters(site: SitePath, queue: QueueDep):
 
 
 @router.post("/sites/{site}/counters/{counter}/open")
-def open_counter(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
+async def open_counter(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
     check_site(who, site)
-    return queue.set_counter(site, counter, "open", actor=who.subject)
+    return await run_db(queue.db, queue.set_counter, site, counter, "open", actor=who.subject)
 
 
 @router.post("/sites/{site}/counters/{counter}/pause")
-def pause_counter(site: SitePath, counter: CounterPath, body: PauseBody, queue: QueueDep, who: Official):
+async def pause_counter(site: SitePath, counter: CounterPath, body: PauseBody, queue: QueueDep, who: Official):
     check_site(who, site)
-    return queue.set_counter(site, counter, "pause", reason=body.reason, actor=who.subject)
+    return await run_db(queue.db, queue.set_counter, site, counter, "pause", reason=body.reason, actor=who.subject)
 
 
 @router.post("/sites/{site}/counters/{counter}/close")
-def close_counter(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
+async def close_counter(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
     check_site(who, site)
-    return queue.set_counter(site, counter, "close", actor=who.subject)
+    return await run_db(queue.db, queue.set_counter, site, counter, "close", actor=who.subject)
 
 
 @router.post("/sites/{site}/counters/{counter}/call-next")
-def call_next(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
+async def call_next(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
     check_site(who, site)
-    return queue.call_next(site, counter, actor=who.subject)
+    return await run_db(queue.db, queue.call_next, site, counter, actor=who.subject)
 
 
 @router.post("/sites/{site}/counters/{counter}/call")
-def call_chosen(site: SitePath, counter: CounterPath, body: CallBody, queue: QueueDep, who: Official):
+async def call_chosen(site: SitePath, counter: CounterPath, body: CallBody, queue: QueueDep, who: Official):
     check_site(who, site)
-    return queue.call_chosen(site, counter, body.ticket, actor=who.subject)
+    return await run_db(queue.db, queue.call_chosen, site, counter, body.ticket, actor=who.subject)
 
 
 @router.get("/tickets/{ticket_id}")
@@ -95,13 +95,13 @@ TicketAction = Literal["recall", "no-show", "start", "finish", "park", "resume",
 
 
 @router.post("/tickets/{ticket_id}/transfer")
-def transfer(ticket_id: int, body: TransferBody, queue: QueueDep, who: Official):
+async def transfer(ticket_id: int, body: TransferBody, queue: QueueDep, who: Official):
     if body.service is None and body.counter is None:
         raise ApiError(422, "invalid_request", "give a service, a counter, or both")
-    return queue.ticket_action(ticket_id, "transfer", actor=who.subject, service=body.service,
-                               counter_id=body.counter, site=who.site)
+    return await run_db(queue.db, queue.ticket_action, ticket_id, "transfer", actor=who.subject,
+                        service=body.service, counter_id=body.counter, site=who.site)
 
 
 @router.post("/tickets/{ticket_id}/{action}")
-def ticket_action(ticket_id: int, action: TicketAction, queue: QueueDep, who: Official):
-    return queue.ticket_action(ticket_id, action, actor=who.subject, site=who.site)
+async def ticket_action(ticket_id: int, action: TicketAction, queue: QueueDep, who: Official):
+    return await run_db(queue.db, queue.ticket_action, ticket_id, action, actor=who.subject, site=who.site)

@@ -41,6 +41,28 @@ _BUMP_NUMBER = (
 )
 
 
+_T = tickets.c
+_P_SITE, _P_DAY, _P_SERVICE = bindparam("p_site"), bindparam("p_day"), bindparam("p_service")
+_IN_SERVICE = (_T.site == _P_SITE, _T.day == _P_DAY, _T.service == _P_SERVICE)
+_BY_KEY = select(tickets).where(_T.site == _P_SITE, _T.idempotency_key == bindparam("p_key"))
+_SERVICE = select(services).where(services.c.site == _P_SITE, services.c.id == _P_SERVICE, services.c.active)
+_STATUS_COUNTS = (
+    select(_T.status, func.count()).where(*_IN_SERVICE, _T.status.in_(("waiting", "called", "serving")))
+    .group_by(_T.status)
+)
+_PRIORITY_WAITING = select(func.count()).select_from(tickets).where(
+    *_IN_SERVICE, _T.status == "waiting", _T.priority.is_not(None))
+_LAST_CALLED = (
+    select(_T.prefix, _T.number).where(*_IN_SERVICE, _T.called_at.is_not(None))
+    .order_by(_T.called_at.desc(), _T.id.desc()).limit(1)
+)
+_RECENT_DONE = (
+    select(_T.called_at, _T.finished_at).where(*_IN_SERVICE, _T.finished_at.is_not(None))
+    .order_by(_T.finished_at.desc()).limit(q.RECENT_SAMPLES)
+)
+_OPEN_COUNTERS = select(counters.c.services).where(counters.c.site == _P_SITE, counters.c.status == "open")
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -123,9 +145,7 @@ class QueueStore:
         return info
 
     def _service(self, conn: Connection, site: str, service_id: str) -> Any:
-        row = conn.execute(
-            select(services).where(services.c.site == site, services.c.id == service_id, services.c.active)
-        ).first()
+        row = conn.execute(_SERVICE, {"p_site": site, "p_service": service_id}).first()
         if row is None:
             raise NotFound(f"unknown service {service_id!r} at site {site!r}", code="unknown_service")
         return row
@@ -172,9 +192,7 @@ class QueueStore:
 
     def _issue_once(self, site, service_id, key, priority, citizen_hash, citizen_name, actor, now):
         with self.db.write() as conn:
-            existing = conn.execute(
-                select(tickets).where(tickets.c.site == site, tickets.c.idempotency_key == key)
-            ).first()
+            existing = conn.execute(_BY_KEY, {"p_site": site, "p_key": key}).first()
             if existing is not None:
                 if existing.service != service_id and existing.original_service != service_id:
                     raise InvalidInput(
@@ -188,7 +206,12 @@ class QueueStore:
             number = self._next_number(conn, site, svc.prefix, day)
             ticket = q.Ticket(id=None, site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
                               issued_at=now, priority=prio)
-            ahead = self._ahead_of(conn, ticket)
+            # Everyone waiting came before a new ticket; a priority one passes the non-priority ones.
+            counts = self._status_counts(conn, site, service_id, day)
+            if prio:
+                ahead = conn.execute(_PRIORITY_WAITING, {"p_site": site, "p_day": day, "p_service": service_id}).scalar_one()
+            else:
+                ahead = counts.get("waiting", 0)
             speed = self._service_speed(conn, site, service_id, day)
             ticket.est_wait_s = q.estimate_wait(ahead, *speed)
             token = secrets.token_urlsafe(16)
@@ -200,7 +223,8 @@ class QueueStore:
                 "source": actor, **_TICKET_DEFAULTS,
             }).scalar_one()
             self._event(conn, ticket.id, now, "issue", "waiting", None, service_id, actor)
-            self._emit_queue_state(conn, site, service_id, day, now, speed=speed)
+            counts["waiting"] = counts.get("waiting", 0) + 1
+            self._emit_queue_state(conn, site, service_id, day, now, speed=speed, counts=counts)
             return self._view(conn, ticket, token=token, ahead=ahead), True
 
     def _next_number(self, conn: Connection, site: str, prefix: str, day) -> int:
@@ -242,17 +266,9 @@ class QueueStore:
 
     def _service_speed(self, conn, site, service_id, day) -> tuple[list[float], int]:
         """(recent service times in seconds, open counters serving the service)."""
-        t = tickets.c
-        rows = conn.execute(
-            select(t.called_at, t.finished_at)
-            .where(t.site == site, t.day == day, t.service == service_id, t.finished_at.is_not(None))
-            .order_by(t.finished_at.desc())
-            .limit(q.RECENT_SAMPLES)
-        ).all()
+        rows = conn.execute(_RECENT_DONE, {"p_site": site, "p_day": day, "p_service": service_id}).all()
         recent = [(r.finished_at - r.called_at).total_seconds() for r in rows if r.called_at and r.finished_at]
-        open_rows = conn.execute(
-            select(counters.c.services).where(counters.c.site == site, counters.c.status == "open")
-        ).all()
+        open_rows = conn.execute(_OPEN_COUNTERS, {"p_site": site}).all()
         open_count = sum(1 for r in open_rows if service_id in json.loads(r.services))
         return list(reversed(recent)), open_count
 
@@ -448,25 +464,21 @@ class QueueStore:
                       self.counter_view(counter, ticket), retain=True, now=now)
 
     def _emit_queue_state(self, conn, site: str, service_id: str, day, now, last_called: str | None = None,
-                          speed: tuple[list[float], int] | None = None) -> None:
-        state = self._queue_state(conn, site, service_id, day, last_called, speed)
+                          speed: tuple[list[float], int] | None = None, counts: dict | None = None) -> None:
+        state = self._queue_state(conn, site, service_id, day, last_called, speed, counts)
         outbox.append(conn, site, "queue_state", Topics(site).queue_state(service_id), state, retain=True, now=now)
 
+    def _status_counts(self, conn, site: str, service_id: str, day) -> dict[str, int]:
+        """Tickets of the service today by status (waiting, called, serving), from the index alone."""
+        return dict(conn.execute(_STATUS_COUNTS, {"p_site": site, "p_day": day, "p_service": service_id}).all())
+
     def _queue_state(self, conn, site: str, service_id: str, day, last_called: str | None = None,
-                     speed: tuple[list[float], int] | None = None) -> dict[str, Any]:
-        t = tickets.c
-        counts = dict(conn.execute(
-            select(t.status, func.count()).where(t.site == site, t.day == day, t.service == service_id,
-                                                 t.status.in_(("waiting", "called", "serving")))
-            .group_by(t.status)
-        ).all())
+                     speed: tuple[list[float], int] | None = None, counts: dict | None = None) -> dict[str, Any]:
+        if counts is None:
+            counts = self._status_counts(conn, site, service_id, day)
         waiting = counts.get("waiting", 0)
         if last_called is None:
-            row = conn.execute(
-                select(t.prefix, t.number).where(t.site == site, t.day == day, t.service == service_id,
-                                                 t.called_at.is_not(None))
-                .order_by(t.called_at.desc(), t.id.desc()).limit(1)
-            ).first()
+            row = conn.execute(_LAST_CALLED, {"p_site": site, "p_day": day, "p_service": service_id}).first()
             last_called = q.format_number(row.prefix, row.number) if row else None
         return {
             "service": service_id,
