@@ -49,8 +49,9 @@ def _hash_token(token: str) -> str:
 
 
 class AuthStore:
-    def __init__(self, db: Database, *, token_ttl_s: int = 12 * 3600) -> None:
+    def __init__(self, db: Database, *, token_ttl_s: int = 12 * 3600, hasher: PasswordHasher | None = None) -> None:
         self.db = db
+        self.hasher = hasher or _hasher  # tests pass a cheap one; verify reads the cost from each hash
         self.token_ttl_s = token_ttl_s
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
@@ -63,7 +64,7 @@ class AuthStore:
             raise AuthError("weak_password", "password must have at least 8 characters")
         with self.db.write() as conn:
             existing = conn.execute(select(users.c.id).where(users.c.username == username)).first()
-            values = dict(password_hash=_hasher.hash(password), role=role, site=site, full_name=full_name, active=True)
+            values = dict(password_hash=self.hasher.hash(password), role=role, site=site, full_name=full_name, active=True)
             if existing:
                 conn.execute(update(users).where(users.c.id == existing.id).values(**values))
             else:
@@ -74,9 +75,9 @@ class AuthStore:
             row = conn.execute(select(users).where(users.c.username == username, users.c.active)).first()
         try:
             if row is None:
-                _hasher.hash(password)  # same time either way: don't reveal which usernames exist
+                self.hasher.hash(password)  # same time either way: don't reveal which usernames exist
                 raise VerificationError()
-            _hasher.verify(row.password_hash, password)
+            self.hasher.verify(row.password_hash, password)
         except (VerificationError, InvalidHashError) as err:
             raise AuthError("bad_credentials", "wrong username or password") from err
         principal = Principal(row.username, row.role, row.site, "session")
