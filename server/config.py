@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     """The electronic one-stop system dossiers sync with: ``sim`` (built in, for the demo) or unset."""
     connector_secret: str | None = None
     """Shared secret for signed webhooks from that system (HMAC-SHA256)."""
+    connector_interval_s: float = Field(default=30.0, gt=0)
+    """How often dossier events are pushed to, and status changes pulled from, that system."""
 
     @field_validator("public_url")
     @classmethod
@@ -56,6 +58,8 @@ class Settings(BaseSettings):
             )
         if len(self.secret_key) < 16:
             raise ConfigError("MOTCUA_SECRET_KEY is too short (16 characters at least)")
+        if self.connector not in (None, "", "sim"):
+            raise ConfigError(f"MOTCUA_CONNECTOR={self.connector!r} is not a known one-stop connector (known: sim)")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ConfigError("MOTCUA_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
         return self

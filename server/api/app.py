@@ -37,7 +37,7 @@ def _connector(settings: Settings, dossiers: DossierStore) -> ConnectorSync | No
     if settings.connector != "sim":
         raise ConfigError(f"unknown connector {settings.connector!r} (known: sim)")
     secret = settings.connector_secret or settings.secret_key
-    return ConnectorSync(dossiers, SimOneStop(secret))
+    return ConnectorSync(dossiers, SimOneStop(secret), interval_s=settings.connector_interval_s)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -56,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.notifier.bind(asyncio.get_running_loop())
         db.on_commit(app.state.notifier.changed)
         app.state.connector = _connector(settings, app.state.dossiers)
+        if app.state.connector is not None:
+            app.state.connector.start()
         publisher = None
         if settings.mqtt_url:
             link = MqttLink(
@@ -72,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             if publisher is not None:
                 publisher.stop()
+            if app.state.connector is not None:
+                app.state.connector.stop()
             db.close()
 
     app = FastAPI(title="motcua", version="0.1.0", lifespan=lifespan,

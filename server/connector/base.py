@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -55,10 +56,44 @@ class ConnectorSync:
     """Moves events both ways. Idempotent: a delivery id is applied once, an event pushed until
     the system accepted it."""
 
-    def __init__(self, store: DossierStore, system: OneStopSystem) -> None:
+    def __init__(self, store: DossierStore, system: OneStopSystem, *, interval_s: float = 30.0) -> None:
         self.store = store
         self.db = store.db
         self.system = system
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Push and pull every ``interval_s`` in a background thread. While the system (or the
+        internet) is unreachable, events stay unexported and are sent on a later round."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="connector-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sync_once()
+
+    def sync_once(self) -> tuple[int, int]:
+        """One round: (events pushed, changes applied). Failures are logged and retried next round."""
+        pushed = applied = 0
+        try:
+            while (n := self.push_pending()) > 0:
+                pushed += n
+        except Exception:
+            log.warning("connector %s: push failed; will retry", self.system.name, exc_info=True)
+        try:
+            applied = self.pull_once()
+        except Exception:
+            log.warning("connector %s: pull failed; will retry", self.system.name, exc_info=True)
+        return pushed, applied
 
     def push_pending(self, limit: int = 200) -> int:
         e, d = dossier_events.c, dossiers.c
