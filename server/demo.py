@@ -53,7 +53,7 @@ def prepare(data_dir: Path, port: int) -> tuple[Settings, Mosquitto, dict]:
     settings = Settings(
         demo=True, site="demo", secret_key=DEMO_SECRET_KEY, sqlite_synchronous="NORMAL",
         database_url=f"sqlite:///{data_dir / 'motcua.sqlite3'}",
-        mqtt_url=broker.url(SERVER_USER), public_url=f"http://127.0.0.1:{port}",
+        mqtt_url=broker.url(SERVER_USER), public_url=f"http://127.0.0.1:{port}", connector="sim",
     )
     db = Database(settings.database_url).open()
     try:
@@ -100,17 +100,33 @@ def run_demo(port: int, data_dir: Path, traffic: bool = True, duration: float = 
         sim = TrafficSimulator(base, "demo", info["tokens"]["kiosk"], officials)
         sim.start()
     users = info["mqtt_users"]
+    mqtt = f"127.0.0.1:{broker.port}"
+    kiosk_token = info["tokens"]["kiosk"]
+    if sim is not None:
+        for _ in range(100):  # let the first simulated citizen take a ticket, to show a tracking page
+            if sim.last_track_url:
+                break
+            time.sleep(0.1)
+    track = sim.last_track_url if sim is not None and sim.last_track_url else f"{base}/t/<token>"
     print(f"""
 motcua demo is running (data in {data_dir.resolve()}).
 
-  API and its docs      {base}/docs
-  queues now (JSON)     {base}/api/v1/sites/demo/queues
-  counters now (JSON)   {base}/api/v1/sites/demo/counters
-  staff login           admin / giamdoc / canbo1..canbo4, password {DEMO_PASSWORD}
-  kiosk device token    {info['tokens']['kiosk']}
-  watch the MQTT calls  mosquitto_sub -h 127.0.0.1 -p {broker.port} -u display-hall -P '{users['display-hall']}' -t 'motcua/v1/demo/#' -v
+Open in a browser
+  a citizen's tracking page   {track}
+  the director's dashboard    {base}/dashboard/demo      (giamdoc / {DEMO_PASSWORD})
+  the API and its docs        {base}/docs
+  queues now (JSON)           {base}/api/v1/sites/demo/queues
 
-Simulated citizens take tickets and four counters call them{'' if traffic else ' (traffic off)'}. Ctrl+C stops.
+Run the devices against it (each in its own terminal; they need a screen or SDL_VIDEODRIVER=offscreen)
+  kiosk          .venv/bin/motcua kiosk --server {base} --token {kiosk_token} --printer sim:// --mqtt mqtt://kiosk-1:{users['kiosk-1']}@{mqtt} --device-id kiosk-1
+  hall display   .venv/bin/motcua display --hall --windowed --server {base} --mqtt mqtt://display-hall:{users['display-hall']}@{mqtt}
+  counter 1      .venv/bin/motcua counter --server {base} --counter 1 --user canbo1      (password {DEMO_PASSWORD})
+  voice          .venv/bin/motcua announcer --mqtt mqtt://announcer:{users['announcer']}@{mqtt}
+  raw MQTT       mosquitto_sub -h 127.0.0.1 -p {broker.port} -u display-hall -P '{users['display-hall']}' -t 'motcua/v1/demo/#' -v
+
+Staff accounts: admin, giamdoc (manager), canbo1..canbo4 (officials), password {DEMO_PASSWORD}.
+Simulated citizens take tickets, four counters call them and receive dossiers, a back office moves
+the dossiers on{'' if traffic else ' (traffic is off)'}. Ctrl+C stops.
 """, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -118,7 +134,7 @@ Simulated citizens take tickets and four counters call them{'' if traffic else '
     stop.wait(duration if duration > 0 else None)
     if sim is not None:
         sim.stop()
-        print(f"simulated {sim.issued} tickets issued, {sim.called} calls")
+        print(f"simulated {sim.issued} tickets issued, {sim.called} calls, {sim.dossiers} dossiers received")
     server.should_exit = True
     thread.join(timeout=10)
     broker.stop()

@@ -14,6 +14,9 @@ import httpx
 
 log = logging.getLogger(__name__)
 
+NAMES = ["Lò Thị Mai", "Hồ Chừ Dung", "Nguyễn Văn An", "Quàng Văn Sơn", "Vàng A Páo", "Lường Thị Hoa",
+         "Cà Văn Định", "Giàng Thị Dua", "Trần Thị Hương", "Mùa A Chang"]
+
 
 class TrafficSimulator:
     def __init__(self, base_url: str, site: str, kiosk_token: str, official_tokens: dict[str, str],
@@ -28,9 +31,15 @@ class TrafficSimulator:
         self._threads: list[threading.Thread] = []
         self.issued = 0
         self.called = 0
+        self.dossiers = 0
+        self.last_track_url: str | None = None
+        self._procedures: dict[str, list[str]] = {}
 
     def start(self) -> None:
+        self._open_dossiers: list[str] = []
         self._threads = [threading.Thread(target=self._citizens, name="sim-citizens", daemon=True)]
+        if self.official_tokens:
+            self._threads.append(threading.Thread(target=self._back_office, name="sim-back-office", daemon=True))
         for counter in self.official_tokens:
             self._threads.append(threading.Thread(target=self._official, args=(counter,), daemon=True,
                                                   name=f"sim-counter-{counter}"))
@@ -48,7 +57,9 @@ class TrafficSimulator:
     def _citizens(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=10,
                           headers={"Authorization": f"Bearer {self.kiosk_token}"}) as client:
-            services = [s["id"] for s in client.get(f"/api/v1/sites/{self.site}/services").json()["services"]]
+            menu = client.get(f"/api/v1/sites/{self.site}/services").json()["services"]
+            services = [s["id"] for s in menu]
+            self._procedures = {s["id"]: [p["code"] for p in s["procedures"]] for s in menu}
             priorities = [None] * 8 + ["elderly", "pregnant", "disabled", "infant", "merit"]
             while not self._sleep(1.5, 4.0):
                 body = {"service": self.random.choice(services), "idempotency_key": str(uuid.uuid4()),
@@ -57,8 +68,30 @@ class TrafficSimulator:
                     r = client.post(f"/api/v1/sites/{self.site}/tickets", json=body)
                     if r.status_code == 201:
                         self.issued += 1
+                        self.last_track_url = r.json()["track_url"]
                 except httpx.HTTPError as err:
                     log.warning("simulated kiosk: %s", err)
+
+    def _back_office(self) -> None:
+        """Dossiers move on: processing, sometimes a supplement, then result ready and returned."""
+        token = next(iter(self.official_tokens.values()))
+        steps = {"received": ["processing"], "processing": ["resolved", "resolved", "supplement_requested"],
+                 "supplement_requested": ["processing"], "resolved": ["returned"]}
+        notes = {"supplement_requested": "Thiếu bản sao giấy tờ tùy thân"}
+        with httpx.Client(base_url=self.base_url, timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
+            while not self._sleep(3, 8):
+                if not self._open_dossiers:
+                    continue
+                code = self.random.choice(self._open_dossiers)
+                try:
+                    current = client.get(f"/api/v1/dossiers/{code}").json().get("status")
+                    nxt = self.random.choice(steps.get(current, [None]))
+                    if nxt is None:
+                        self._open_dossiers.remove(code)
+                        continue
+                    client.post(f"/api/v1/dossiers/{code}/status", json={"status": nxt, "note": notes.get(nxt)})
+                except (httpx.HTTPError, ValueError) as err:
+                    log.warning("simulated back office: %s", err)
 
     def _official(self, counter: str) -> None:
         token = self.official_tokens[counter]
@@ -87,6 +120,14 @@ class TrafficSimulator:
                         client.post(f"/api/v1/tickets/{ticket['id']}/no-show")
                         continue
                     client.post(f"/api/v1/tickets/{ticket['id']}/start")
+                    procedures = self._procedures.get(ticket["service"])
+                    if procedures and self.random.random() < 0.7:  # most visits leave a dossier
+                        r = client.post("/api/v1/dossiers", json={
+                            "ticket_id": ticket["id"], "procedure_code": self.random.choice(procedures),
+                            "applicant_name": self.random.choice(NAMES), "channel": "direct"})
+                        if r.status_code == 201:
+                            self.dossiers += 1
+                            self._open_dossiers.append(r.json()["code"])
                     if self._sleep(8, 25):
                         return
                     client.post(f"/api/v1/tickets/{ticket['id']}/finish")
