@@ -6,164 +6,28 @@ to the outbox inside that transaction, so what MQTT shows is exactly what was co
 
 from __future__ import annotations
 
-import json
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from devices.mqtt import Topics, envelope
+from devices.mqtt import Topics
 from server.domain import queue as q
 from server.domain.errors import InvalidInput, NotFound, QueueEmpty
 
 from . import outbox
-from .db import Database
-from .tables import counters, services, sites, ticket_events, ticket_sequences, tickets
-
-
-# Hot-path statements built once; calls only bind parameters.
-_INSERT_TICKET = insert(tickets).returning(tickets.c.id)
-_TICKET_DEFAULTS = {
-    "counter": None, "target_counter": None, "called_at": None, "started_at": None, "finished_at": None,
-    "recall_count": 0, "transfer_count": 0, "original_service": None, "official": None,
-}
-_INSERT_TICKET_EVENT = insert(ticket_events)
-_BUMP_NUMBER = (
-    update(ticket_sequences)
-    .where(ticket_sequences.c.site == bindparam("p_site"), ticket_sequences.c.prefix == bindparam("p_prefix"),
-           ticket_sequences.c.day == bindparam("p_day"))
-    .values(last_number=ticket_sequences.c.last_number + 1)
-    .returning(ticket_sequences.c.last_number)
+from .queue_reads import QueueReads
+from .queue_rows import (
+    _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _PRIORITY_WAITING, _TICKET_DEFAULTS,
+    _ticket_from_row, _ticket_values, utcnow,
 )
+from .tables import counters, ticket_sequences, tickets
 
 
-_T = tickets.c
-_P_SITE, _P_DAY, _P_SERVICE = bindparam("p_site"), bindparam("p_day"), bindparam("p_service")
-_IN_SERVICE = (_T.site == _P_SITE, _T.day == _P_DAY, _T.service == _P_SERVICE)
-_BY_KEY = select(tickets).where(_T.site == _P_SITE, _T.idempotency_key == bindparam("p_key"))
-_SERVICE = select(services).where(services.c.site == _P_SITE, services.c.id == _P_SERVICE, services.c.active)
-_STATUS_COUNTS = (
-    select(_T.status, func.count()).where(*_IN_SERVICE, _T.status.in_(("waiting", "called", "serving")))
-    .group_by(_T.status)
-)
-_PRIORITY_WAITING = select(func.count()).select_from(tickets).where(
-    *_IN_SERVICE, _T.status == "waiting", _T.priority.is_not(None))
-_LAST_CALLED = (
-    select(_T.prefix, _T.number).where(*_IN_SERVICE, _T.called_at.is_not(None))
-    .order_by(_T.called_at.desc(), _T.id.desc()).limit(1)
-)
-_RECENT_DONE = (
-    select(_T.called_at, _T.finished_at).where(*_IN_SERVICE, _T.finished_at.is_not(None))
-    .order_by(_T.finished_at.desc()).limit(q.RECENT_SAMPLES)
-)
-_OPEN_COUNTERS = select(counters.c.services).where(counters.c.site == _P_SITE, counters.c.status == "open")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class SiteInfo:
-    id: str
-    name: str
-    tz: ZoneInfo
-
-
-def _ticket_from_row(row: Any) -> q.Ticket:
-    return q.Ticket(
-        id=row.id,
-        site=row.site,
-        service=row.service,
-        prefix=row.prefix,
-        number=row.number,
-        day=row.day,
-        issued_at=row.issued_at,
-        status=q.TicketStatus(row.status),
-        priority=q.Priority(row.priority) if row.priority else None,
-        counter=row.counter,
-        target_counter=row.target_counter,
-        called_at=row.called_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        recall_count=row.recall_count,
-        transfer_count=row.transfer_count,
-        original_service=row.original_service,
-        est_wait_s=row.est_wait_s,
-    )
-
-
-def _ticket_values(t: q.Ticket) -> dict[str, Any]:
-    return {
-        "service": t.service,
-        "status": t.status.value,
-        "counter": t.counter,
-        "target_counter": t.target_counter,
-        "called_at": t.called_at,
-        "started_at": t.started_at,
-        "finished_at": t.finished_at,
-        "recall_count": t.recall_count,
-        "transfer_count": t.transfer_count,
-        "original_service": t.original_service,
-    }
-
-
-def _counter_from_row(row: Any) -> q.Counter:
-    return q.Counter(
-        id=row.id,
-        site=row.site,
-        label=row.label,
-        services=json.loads(row.services),
-        status=q.CounterStatus(row.status),
-        pause_reason=row.pause_reason,
-        current_ticket_id=row.current_ticket_id,
-    )
-
-
-class QueueStore:
-    """Queue operations for any site in the database."""
-
-    def __init__(self, db: Database, *, public_url: str, recall_limit: int = 2) -> None:
-        self.db = db
-        self.public_url = public_url.rstrip("/")
-        self.recall_limit = recall_limit
-        self._sites: dict[str, SiteInfo] = {}
-
-    # ---- look-ups -------------------------------------------------------------------------
-    def site(self, conn: Connection, site_id: str) -> SiteInfo:
-        info = self._sites.get(site_id)
-        if info is None:
-            row = conn.execute(select(sites).where(sites.c.id == site_id)).first()
-            if row is None:
-                raise NotFound(f"unknown site {site_id!r}", code="unknown_site")
-            info = SiteInfo(row.id, row.name, ZoneInfo(row.timezone))
-            self._sites[site_id] = info
-        return info
-
-    def _service(self, conn: Connection, site: str, service_id: str) -> Any:
-        row = conn.execute(_SERVICE, {"p_site": site, "p_service": service_id}).first()
-        if row is None:
-            raise NotFound(f"unknown service {service_id!r} at site {site!r}", code="unknown_service")
-        return row
-
-    def _counter(self, conn: Connection, site: str, counter_id: str) -> q.Counter:
-        row = conn.execute(select(counters).where(counters.c.site == site, counters.c.id == counter_id)).first()
-        if row is None:
-            raise NotFound(f"unknown counter {counter_id!r} at site {site!r}", code="unknown_counter")
-        return _counter_from_row(row)
-
-    def _ticket(self, conn: Connection, ticket_id: int) -> q.Ticket:
-        row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
-        if row is None:
-            raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
-        return _ticket_from_row(row)
-
-    def today(self, conn: Connection, site: str, now: datetime) -> Any:
-        return q.local_day(now, self.site(conn, site).tz)
+class QueueStore(QueueReads):
+    """Queue operations for any site in the database: each public method is one transaction."""
 
     # ---- issuing --------------------------------------------------------------------------
     def issue(
@@ -235,42 +99,6 @@ class QueueStore:
             conn.execute(insert(ticket_sequences).values(site=site, prefix=prefix, day=day, last_number=0))
             number = conn.execute(_BUMP_NUMBER, params).scalar_one()
         return number
-
-    def position(self, conn: Connection, row: Any) -> tuple[q.Ticket, int, int | None]:
-        """(ticket, people ahead, fresh estimated wait in s or None when not waiting) for a ticket row."""
-        ticket = _ticket_from_row(row)
-        ahead = self._ahead_of(conn, ticket)
-        est = None
-        if ticket.status in (q.TicketStatus.WAITING, q.TicketStatus.PARKED):
-            est = q.estimate_wait(ahead, *self._service_speed(conn, ticket.site, ticket.service, ticket.day))
-        return ticket, ahead, est
-
-    def _ahead_of(self, conn, ticket: q.Ticket) -> int:
-        """Waiting tickets of the same service called before this one (priority first, then earlier).
-
-        Reads only ``ix_tickets_queue``. Tickets sent to one counter are counted too: they are
-        people in the hall all the same.
-        """
-        if ticket.status != q.TicketStatus.WAITING:
-            return 0
-        t = tickets.c
-        if ticket.id is None:  # not inserted yet: everyone waiting came first
-            earlier = t.issued_at <= ticket.issued_at
-        else:
-            earlier = (t.issued_at < ticket.issued_at) | ((t.issued_at == ticket.issued_at) & (t.id < ticket.id))
-        before = (t.priority.is_not(None) & earlier) if ticket.priority else (t.priority.is_not(None) | earlier)
-        cond = [t.site == ticket.site, t.day == ticket.day, t.service == ticket.service, t.status == "waiting", before]
-        if ticket.id is not None:
-            cond.append(t.id != ticket.id)
-        return conn.execute(select(func.count()).select_from(tickets).where(*cond)).scalar_one()
-
-    def _service_speed(self, conn, site, service_id, day) -> tuple[list[float], int]:
-        """(recent service times in seconds, open counters serving the service)."""
-        rows = conn.execute(_RECENT_DONE, {"p_site": site, "p_day": day, "p_service": service_id}).all()
-        recent = [(r.finished_at - r.called_at).total_seconds() for r in rows if r.called_at and r.finished_at]
-        open_rows = conn.execute(_OPEN_COUNTERS, {"p_site": site}).all()
-        open_count = sum(1 for r in open_rows if service_id in json.loads(r.services))
-        return list(reversed(recent)), open_count
 
     # ---- counters -------------------------------------------------------------------------
     def call_next(self, site: str, counter_id: str, actor: str | None = None, now: datetime | None = None):
@@ -467,110 +295,3 @@ class QueueStore:
                           speed: tuple[list[float], int] | None = None, counts: dict | None = None) -> None:
         state = self._queue_state(conn, site, service_id, day, last_called, speed, counts)
         outbox.append(conn, site, "queue_state", Topics(site).queue_state(service_id), state, retain=True, now=now)
-
-    def _status_counts(self, conn, site: str, service_id: str, day) -> dict[str, int]:
-        """Tickets of the service today by status (waiting, called, serving), from the index alone."""
-        return dict(conn.execute(_STATUS_COUNTS, {"p_site": site, "p_day": day, "p_service": service_id}).all())
-
-    def _queue_state(self, conn, site: str, service_id: str, day, last_called: str | None = None,
-                     speed: tuple[list[float], int] | None = None, counts: dict | None = None) -> dict[str, Any]:
-        if counts is None:
-            counts = self._status_counts(conn, site, service_id, day)
-        waiting = counts.get("waiting", 0)
-        if last_called is None:
-            row = conn.execute(_LAST_CALLED, {"p_site": site, "p_day": day, "p_service": service_id}).first()
-            last_called = q.format_number(row.prefix, row.number) if row else None
-        return {
-            "service": service_id,
-            "waiting": waiting,
-            "serving": counts.get("called", 0) + counts.get("serving", 0),
-            "est_wait_s": q.estimate_wait(waiting, *(speed or self._service_speed(conn, site, service_id, day))),
-            "last_called": last_called,
-        }
-
-    # ---- views ----------------------------------------------------------------------------
-    @staticmethod
-    def counter_view(counter: q.Counter, ticket: q.Ticket | None) -> dict[str, Any]:
-        return {
-            "counter": counter.id, "label": counter.label, "status": counter.status.value,
-            "ticket": ticket.label if ticket else None, "service": ticket.service if ticket else None,
-            "ticket_id": ticket.id if ticket else None, "pause_reason": counter.pause_reason,
-        }
-
-    def _view(self, conn: Connection, ticket: q.Ticket, token: str | None = None, ahead: int | None = None):
-        if token is None:
-            token = conn.execute(select(tickets.c.token).where(tickets.c.id == ticket.id)).scalar_one()
-        view = {
-            "id": ticket.id,
-            "number": ticket.label,
-            "service": ticket.service,
-            "status": ticket.status.value,
-            "priority": ticket.priority.value if ticket.priority else None,
-            "issued_at": ticket.issued_at.isoformat(),
-            "counter": ticket.counter,
-            "recall_count": ticket.recall_count,
-            "ahead": self._ahead_of(conn, ticket) if ahead is None else ahead,
-            "est_wait_s": ticket.est_wait_s,
-            "token": token,
-            "track_url": f"{self.public_url}/t/{token}",
-        }
-        return view
-
-    # ---- reads ----------------------------------------------------------------------------
-    def queues(self, site: str, now: datetime | None = None) -> list[dict[str, Any]]:
-        now = now or utcnow()
-        with self.db.read() as conn:
-            day = self.today(conn, site, now)
-            rows = conn.execute(
-                select(services.c.id).where(services.c.site == site, services.c.active).order_by(services.c.sort_order)
-            ).all()
-            return [self._queue_state(conn, site, r.id, day) for r in rows]
-
-    def counters(self, site: str) -> list[dict[str, Any]]:
-        with self.db.read() as conn:
-            self.site(conn, site)
-            result = []
-            for row in conn.execute(select(counters).where(counters.c.site == site).order_by(counters.c.id)).all():
-                counter = _counter_from_row(row)
-                ticket = self._ticket(conn, counter.current_ticket_id) if counter.current_ticket_id else None
-                result.append({**self.counter_view(counter, ticket), "services": counter.services})
-            return result
-
-    def snapshot(self, site: str, now: datetime | None = None) -> list[tuple[str, str]]:
-        """Current retained state of every counter and queue of ``site`` as (topic, payload)."""
-        now = now or utcnow()
-        topics = Topics(site)
-        out = []
-        with self.db.read() as conn:
-            day = self.today(conn, site, now)
-            for row in conn.execute(select(counters).where(counters.c.site == site)).all():
-                counter = _counter_from_row(row)
-                ticket = self._ticket(conn, counter.current_ticket_id) if counter.current_ticket_id else None
-                out.append((topics.counter_state(counter.id), envelope(self.counter_view(counter, ticket), now)))
-            for row in conn.execute(select(services.c.id).where(services.c.site == site, services.c.active)).all():
-                out.append((topics.queue_state(row.id), envelope(self._queue_state(conn, site, row.id, day), now)))
-        return out
-
-    def ticket(self, ticket_id: int, site: str | None = None) -> dict[str, Any]:
-        with self.db.read() as conn:
-            ticket = self._ticket(conn, ticket_id)
-            if site is not None and ticket.site != site:
-                raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
-            return self._view(conn, ticket)
-
-    def waiting_list(self, site: str, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Today's waiting and parked tickets: numbers, services, priority, time waited — no names."""
-        now = now or utcnow()
-        with self.db.read() as conn:
-            day = self.today(conn, site, now)
-            t = tickets.c
-            rows = conn.execute(
-                select(t.id, t.prefix, t.number, t.service, t.priority, t.issued_at, t.status, t.target_counter)
-                .where(t.site == site, t.day == day, t.status.in_(("waiting", "parked")))
-                .order_by(t.issued_at, t.id)
-            ).all()
-            return [{
-                "id": r.id, "number": q.format_number(r.prefix, r.number), "service": r.service,
-                "priority": r.priority, "status": r.status, "target_counter": r.target_counter,
-                "waited_s": int((now - r.issued_at).total_seconds()),
-            } for r in rows]

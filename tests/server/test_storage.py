@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 
 from server.domain import queue as q
 from server.storage import outbox
-from server.storage.queue_store import QueueStore, _counter_from_row, _ticket_from_row
+from server.storage.queue_rows import _counter_from_row, _ticket_from_row
+from server.storage.queue_store import QueueStore
 from server.storage.tables import counters, outbox as outbox_table, tickets
 
 MORNING = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 08:00 local
