@@ -68,19 +68,35 @@ def counter_terminal(
     counter: str = typer.Option(..., "--counter", help="this counter's id, e.g. 3"),
     user: str = typer.Option("", "--user", help="pre-fill the login (password from MOTCUA_PASSWORD logs in)"),
     refresh_s: float = typer.Option(20.0, "--refresh", help="seconds between waiting-list refreshes"),
+    printer: Optional[str] = typer.Option(None, "--printer", envvar="MOTCUA_COUNTER_PRINTER",
+                                          help="receipt printer for dossier slips (usb://…, tcp://…, sim://); "
+                                               "none: do not print"),
     screenshot: Optional[Path] = ShotOpt,
-    screenshot_keys: str = typer.Option("", "--screenshot-keys", hidden=True, help="F-keys to press first"),
+    screenshot_keys: str = typer.Option("", "--screenshot-keys", hidden=True,
+                                        help="F-keys to press first (f9: intake panel, then enter)"),
+    screenshot_intake: str = typer.Option("", "--screenshot-intake", hidden=True,
+                                          help="type 'search|name|phone' into the intake panel"),
 ) -> None:
-    """The official's terminal: a small always-on-top window, F1–F8 work too."""
+    """The official's terminal: a small always-on-top window, F1–F10 work too."""
     _logging()
     from .client import CounterClient
     from .terminal import TerminalModel
     from .ui.common import configure_window
 
+    receipt = None
+    if printer:
+        from devices.errors import DeviceError
+        from devices.printer import open_printer
+
+        try:
+            receipt = open_printer(printer)
+        except DeviceError as err:
+            typer.echo(f"motcua: printer {printer}: {err}", err=True)
+            raise typer.Exit(2) from err
     configure_window(560, 760)
     from .ui.terminal_app import TerminalApp
 
-    model = TerminalModel(CounterClient(server, site, counter))
+    model = TerminalModel(CounterClient(server, site, counter), printer=receipt)
     keys = [k.strip() for k in screenshot_keys.split(",") if k.strip()]
     pressed: list[str] = []
 
@@ -90,7 +106,13 @@ def counter_terminal(
         if keys:
             if len(pressed) < len(keys) and (not pressed or not model.busy):
                 pressed.append(keys[len(pressed)])
-                model.key(pressed[-1])
+                if pressed[-1] == "f9":
+                    app.open_intake()
+                    app.intake.fill(*screenshot_intake.split("|"))
+                elif pressed[-1] == "enter":  # in the intake panel: receive
+                    app.intake.submit(wait=True)
+                else:
+                    model.key(pressed[-1])
             return len(pressed) == len(keys)
         return True
 
@@ -100,6 +122,8 @@ def counter_terminal(
         app.run()
     finally:
         model.client.close()
+        if receipt is not None:
+            receipt.close()
 
 
 def display(

@@ -46,13 +46,16 @@ class CounterClient:
 
     # ---- plumbing ---------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._send(method, path, **kwargs).json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             response = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as err:
             raise ServerError("offline", str(err) or type(err).__name__) from err
         if response.is_success:
-            return response.json()
+            return response
         try:
             error = response.json()["error"]
             code, message = str(error["code"]), str(error.get("message", ""))
@@ -110,3 +113,25 @@ class CounterClient:
     def transfer(self, ticket_id: int, *, service: str | None = None, counter: str | None = None) -> dict[str, Any]:
         body = {k: v for k, v in (("service", service), ("counter", counter)) if v}
         return self._request("POST", f"/api/v1/tickets/{ticket_id}/transfer", json=body)
+
+    # ---- dossiers ---------------------------------------------------------------------------
+    def create_dossier(self, *, procedure_code: str, applicant_name: str, phone: str | None = None,
+                       channel: str = "direct", ticket_id: int | None = None) -> dict[str, Any]:
+        body = {"procedure_code": procedure_code, "applicant_name": applicant_name, "channel": channel}
+        body.update({k: v for k, v in (("phone", phone), ("ticket_id", ticket_id)) if v is not None})
+        return self._request("POST", "/api/v1/dossiers", json=body)
+
+    def dossier(self, code: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/dossiers/{code}")
+
+    def dossier_status(self, code: str, status: str, note: str | None = None) -> dict[str, Any]:
+        body = {"status": status, **({"note": note} if note else {})}
+        return self._request("POST", f"/api/v1/dossiers/{code}/status", json=body)
+
+    def apology(self, code: str, new_date: str, reason: str) -> dict[str, Any]:
+        return self._request("POST", f"/api/v1/dossiers/{code}/apology", json={"new_date": new_date, "reason": reason})
+
+    def slip_png(self, code: str, form: str = "01", paper: int = 80) -> bytes:
+        """The Mẫu 01 (intake) or 04 (apology) slip as the server renders it, PNG bytes."""
+        params = {"form": form, "paper": paper}
+        return self._send("GET", f"/api/v1/dossiers/{code}/slip.png", params=params).content

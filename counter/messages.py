@@ -33,6 +33,25 @@ ERRORS_VI: dict[str, str] = {
     "ticket_id_unknown": "Máy trạm vừa khởi động lại nên chưa biết số đang phục vụ; hãy gọi số tiếp theo "
                          "hoặc gọi đúng số trong danh sách.",
     "not_logged_in": "Hãy đăng nhập trước.",
+    # dossiers (server codes, then the terminal's own)
+    "note_required": "Trạng thái này cần ghi rõ lý do. Hãy nhập lý do rồi cập nhật lại.",
+    "unknown_status": "Trạng thái hồ sơ không hợp lệ.",
+    "unknown_procedure": "Không có thủ tục này tại trung tâm. Hãy chọn thủ tục trong danh sách.",
+    "unknown_dossier": "Không tìm thấy hồ sơ có mã này.",
+    "apology_not_due": "Hồ sơ chưa quá hạn hẹn trả nên chưa cần phiếu xin lỗi (Mẫu 04).",
+    "invalid_appointment": "Ngày hẹn mới phải là một ngày làm việc sau hôm nay.",
+    "out_of_order": "Thời điểm thay đổi sớm hơn lần thay đổi trước; hãy thử lại.",
+    "not_received": "Hồ sơ chưa được tiếp nhận nên chưa có phiếu.",
+    "no_apology": "Hồ sơ này chưa có phiếu xin lỗi nào.",
+    "site_required": "Chưa rõ hồ sơ thuộc trung tâm nào. Kiểm tra lại cấu hình quầy.",
+    "not_serving": "Hãy bấm «Bắt đầu» (F3) phục vụ số đang gọi trước khi tiếp nhận hồ sơ.",
+    "procedure_required": "Hãy chọn thủ tục của hồ sơ.",
+    "name_required": "Hãy nhập họ tên người nộp hồ sơ.",
+    "phone_invalid": "Số điện thoại chưa đúng (chỉ gồm chữ số, 8–19 số). Để trống nếu không có.",
+    "no_dossier": "Hãy chọn hoặc nhập mã hồ sơ trước.",
+    "nothing_to_print": "Chưa có phiếu nào để in lại.",
+    "no_printer": "Quầy này chưa cấu hình máy in phiếu.",
+    "invalid_date": "Ngày hẹn mới chưa đúng; hãy nhập theo dạng ngày/tháng/năm, ví dụ 25/12/2025.",
 }
 
 GENERIC_VI = "Không thực hiện được ({code}). Hãy thử lại; nếu còn lỗi, báo cho quản trị."
@@ -65,6 +84,38 @@ DONE_VI = {
     "open": "Quầy đã mở.",
     "pause": "Quầy tạm dừng.",
     "close": "Quầy đã đóng.",
+    "receive": "Đã tiếp nhận hồ sơ {code}, hẹn trả {due}.",
+    "receive_printed": "Đã tiếp nhận hồ sơ {code}, hẹn trả {due}. Đã in phiếu tiếp nhận.",
+    "status": "Hồ sơ {code}: {label}.",
+    "apology": "Đã ghi phiếu xin lỗi hồ sơ {code}, hẹn trả mới {due}.",
+    "apology_printed": "Đã ghi và in phiếu xin lỗi hồ sơ {code}, hẹn trả mới {due}.",
+    "reprint": "Đã in lại phiếu hồ sơ {code}.",
 }
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+
+DOSSIER_STATUS_VI = {  # the portal's wording (server/domain/dossiers.py), in the order an official uses
+    "processing": "Đang xử lý", "supplement_requested": "Yêu cầu bổ sung giấy tờ",
+    "fee_due": "Yêu cầu thực hiện nghĩa vụ tài chính", "paused": "Dừng xử lý", "resolved": "Đã xử lý xong",
+    "returned": "Đã trả kết quả", "withdrawn": "Công dân yêu cầu rút hồ sơ", "refused": "Không được tiếp nhận",
+    "received": "Được tiếp nhận",
+}
+CHANNEL_VI = {"direct": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính"}
+PRINTER_FAULT_VI = {
+    "printer.paper_out": "Máy in hết giấy", "printer.offline": "Máy in không kết nối được",
+    "printer.timeout": "Máy in không trả lời", "printer.layout": "Phiếu không vừa khổ giấy của máy in",
+}
+SLIP_VI = {"01": "hồ sơ đã được tiếp nhận", "04": "phiếu xin lỗi đã được ghi nhận cho hồ sơ"}
+
+
+def print_failed_sentence(fault: str, form: str, code: str, due: str) -> str:
+    """A printer (or slip) fault after the server already has the dossier: say it is safe."""
+    what = PRINTER_FAULT_VI.get(fault, "Không in được phiếu")
+    return f"{what} — {SLIP_VI[form]}, mã {code}, hẹn trả {due}. Khắc phục máy in rồi bấm «In lại» (F10)."
+
+
+def dossier_transition_sentence(code: str, current: str | None, wanted: str) -> str:
+    """The server's ``invalid_transition`` for a dossier, with the two statuses named."""
+    now = DOSSIER_STATUS_VI.get(current or "", current or "hiện tại")
+    return (f"Hồ sơ {code} đang ở trạng thái «{now}», không chuyển sang «{DOSSIER_STATUS_VI.get(wanted, wanted)}» "
+            "được. Hãy làm đúng thứ tự (ví dụ: «Đã xử lý xong» rồi mới «Đã trả kết quả»).")

@@ -19,22 +19,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .client import CounterClient, ServerError
+from .dossier_desk import DossierDesk
 from .messages import DONE_VI, PRIORITY_VI, STATUS_VI, TICKET_STATUS_VI, error_sentence
+from .refusal import Notice, TerminalError
 from .voice import site_timezone
 
 log = logging.getLogger(__name__)
 
 KEYS = {"f1": "call_next", "f2": "recall", "f3": "start", "f4": "finish", "f5": "no_show", "f6": "park",
-        "f7": "call_selected", "f8": "resume_selected"}
+        "f7": "call_selected", "f8": "resume_selected", "f10": "reprint"}
 COUNTS = ("called", "served", "no_show", "parked", "transferred")
-
-
-class TerminalError(Exception):
-    """A refused action, raised inside the view-model only (``code`` → sentence)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -53,8 +47,9 @@ class WaitingRow:
         return f"{self.waited_min} phút"
 
 
-class TerminalModel:
-    def __init__(self, client: CounterClient, *, clock: Callable[[], datetime] | None = None) -> None:
+class TerminalModel(DossierDesk):
+    def __init__(self, client: CounterClient, *, clock: Callable[[], datetime] | None = None,
+                 printer: Any = None) -> None:
         self.client = client
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.logged_in = False
@@ -76,6 +71,7 @@ class TerminalModel:
         self._zone = site_timezone()
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
+        self._init_dossiers(printer)
 
     # ---- observing ----------------------------------------------------------------------------
     def listen(self, listener: Callable[[], None]) -> None:
@@ -102,7 +98,7 @@ class TerminalModel:
         return TICKET_STATUS_VI.get(self.current["status"], "") if self.current else ""
 
     # ---- running an action --------------------------------------------------------------------
-    def _run(self, name: str, work: Callable[[], str | None], *, refresh: bool = True) -> bool:
+    def _run(self, name: str, work: Callable[[], str | Notice | None], *, refresh: bool = True) -> bool:
         with self._lock:
             self.busy = True
             self._notify()
@@ -110,10 +106,13 @@ class TerminalModel:
                 if not self.logged_in and name != "login":
                     raise TerminalError("not_logged_in")
                 done = work()
-                self.message, self.message_is_error, self.error_code = done or "", False, None
+                ok = True
+                if isinstance(done, Notice):  # done, but say what went wrong on the side
+                    self.message, self.message_is_error, self.error_code, ok = done.text, True, done.code, done.ok
+                else:
+                    self.message, self.message_is_error, self.error_code = done or "", False, None
                 if refresh and self.logged_in:
                     self._refresh_waiting()
-                ok = True
             except (ServerError, TerminalError) as err:
                 log.info("%s refused: %s", name, err)
                 self.message, self.message_is_error, self.error_code = error_sentence(err.code), True, err.code
@@ -164,11 +163,14 @@ class TerminalModel:
         with self._lock:
             self.client.logout()
             self.logged_in, self.current, self.waiting = False, None, []
+            self.dossier, self.dossiers, self.last_slip, self.print_pending = None, {}, None, False
             self.message, self.message_is_error = "Hãy đăng nhập.", False
         self._notify()
 
     def _load_counter(self) -> None:
-        self.service_names = {s["id"]: s["name_vi"] for s in self.client.services()}
+        menu = self.client.services()
+        self.service_names = {s["id"]: s["name_vi"] for s in menu}
+        self._load_procedures(menu)
         found = False
         for row in self.client.counters():
             if row["counter"] == self.client.counter:

@@ -14,8 +14,10 @@ from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
+from ..messages import DOSSIER_STATUS_VI
 from ..terminal import KEYS, TerminalModel
 from .common import KvOnce, load_kv, make, on_ui_thread, register_fonts, screenshot_when
+from .intake import IntakePopup
 
 COUNT_NAMES = (("called", "Đã gọi"), ("served", "Xong"), ("no_show", "Vắng"), ("parked", "Gác"),
                ("transferred", "Chuyển"))
@@ -34,6 +36,10 @@ class TerminalApp(KvOnce, App):
     waiting_rows = ListProperty([])
     service_choices = ListProperty([])
     counter_choices = ListProperty([])
+    dossier_code = StringProperty("")
+    dossier_text = StringProperty("")
+    print_pending = BooleanProperty(False)
+    status_labels = ListProperty(list(DOSSIER_STATUS_VI.values()))
 
     def __init__(self, model: TerminalModel, *, username: str = "", password: str | None = None,
                  refresh_s: float = 20.0, screenshot: Path | None = None, ready=None, **kw) -> None:
@@ -52,6 +58,7 @@ class TerminalApp(KvOnce, App):
         load_kv("terminal.kv")
         root = Factory.TerminalRoot()
         self.login_box, self.work_box = Factory.LoginBox(), Factory.WorkBox()
+        self.intake = IntakePopup(self)
         self.root = root
         self.model.listen(on_ui_thread(self.refresh))
         Window.bind(on_key_down=self._on_key)
@@ -94,10 +101,21 @@ class TerminalApp(KvOnce, App):
         from kivy.core.window import Keyboard
 
         name = next((n for n, code in Keyboard.keycodes.items() if code == key), "")
+        if name == "f9":
+            self.open_intake()
+            return True
         if name in KEYS:
             self.do("key", name)
             return True
         return False
+
+    def open_intake(self) -> None:
+        if self.model.logged_in and self.intake.parent is None:
+            self.intake.open()
+
+    def update_status(self, code: str, status_label: str, note: str) -> None:
+        statuses = {v: k for k, v in DOSSIER_STATUS_VI.items()}
+        self.do("update_dossier_status", code, statuses.get(status_label, status_label), note)
 
     # ---- drawing ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -115,6 +133,8 @@ class TerminalApp(KvOnce, App):
         self.counts_text = "Hôm nay: " + " · ".join(f"{name} {m.counts[key]}" for key, name in COUNT_NAMES)
         self.service_choices = list(m.service_names.values())
         self.counter_choices = list(m.other_counters.values())
+        self.dossier_code = (m.dossier or {}).get("code", "")
+        self.dossier_text, self.print_pending = m.dossier_text, m.print_pending
         self.waiting_rows = list(m.waiting)
         box = self.work_box.ids.waiting
         box.clear_widgets()
