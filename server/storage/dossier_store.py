@@ -14,17 +14,20 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.layout import ApologyView, SlipView
 from server.domain import dossiers as d
 from server.domain.errors import InvalidInput, NotFound
 
-from . import outbox
+from . import outbox, reports
 from .db import Database
 from .site_settings import SiteProfile, build_profile
 from .tables import (
     dossier_apologies,
     dossier_events,
+    dossier_report_rollup,
+    dossier_report_rows,
     dossiers,
     procedures,
     service_procedures,
@@ -139,6 +142,32 @@ class DossierStore:
             "promised_date": dossier.promised_date,
         }
 
+    @staticmethod
+    def _track(conn: Connection, dossier_id: int, site: str, filed_on: date, channel: str,
+               fields: dict[str, Any], old: Any = None) -> None:
+        """Keep the report roll-up and the dossier's report row in step with ``fields`` (the
+        derived columns just written); ``old`` is the dossiers row before the change."""
+        inputs = {f: fields[f] for f in reports.INPUTS}
+        bucket, settles_on, settle_class = reports.settle(filed_on, **inputs)
+        row = dict(inputs, bucket=bucket, settles_on=settles_on, settle_class=settle_class)
+        deltas = {bucket: 1}
+        rows = dossier_report_rows.c
+        if old is not None and conn.execute(
+                update(dossier_report_rows).where(rows.dossier_id == dossier_id).values(**row)).rowcount:
+            was = reports.settle(filed_on, **{f: getattr(old, f) for f in reports.INPUTS})[0]
+            deltas[was] = deltas.get(was, 0) - 1
+        else:
+            conn.execute(insert(dossier_report_rows).values(
+                dossier_id=dossier_id, site=site, filed_on=filed_on, channel=channel, **row))
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        for name in sorted(deltas):  # one order for every writer: no deadlock between two
+            if deltas[name]:
+                stmt = dialect.insert(dossier_report_rollup).values(
+                    site=site, filed_on=filed_on, channel=channel, bucket=name, n=deltas[name])
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=["site", "filed_on", "channel", "bucket"],
+                    set_={"n": dossier_report_rollup.c.n + stmt.excluded.n}))
+
     def _write_events(self, conn, dossier_id: int, changes) -> None:
         for c in changes:
             conn.execute(insert(dossier_events).values(
@@ -172,13 +201,14 @@ class DossierStore:
             code = d.format_dossier_code(profile.agency_code, local.date(), n)
             dossier = d.open_dossier(code, proc["code"], proc["legal_days"], channel, by=actor, at=now,
                                      calendar=profile.calendar)
+            fields = self.derived(dossier, profile.calendar)
             dossier_id = conn.execute(insert(dossiers).values(
                 site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
                 channel=dossier.channel.value, ticket_id=ticket_id, token=token or secrets.token_urlsafe(16),
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
-                external_id=external_id, created_at=now, updated_at=now,
-                **self.derived(dossier, profile.calendar),
+                external_id=external_id, created_at=now, updated_at=now, **fields,
             ).returning(dossiers.c.id)).scalar_one()
+            self._track(conn, dossier_id, site, local.date(), dossier.channel.value, fields)
             self._write_events(conn, dossier_id, dossier.history)
             return self._view(conn, self._row(conn, code), dossier, profile, proc)
 
@@ -193,8 +223,9 @@ class DossierStore:
             dossier = self._load(conn, row)
             change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar)
             self._write_events(conn, row.id, [change])
-            conn.execute(update(dossiers).where(dossiers.c.id == row.id)
-                         .values(updated_at=now, **self.derived(dossier, profile.calendar)))
+            fields = self.derived(dossier, profile.calendar)
+            conn.execute(update(dossiers).where(dossiers.c.id == row.id).values(updated_at=now, **fields))
+            self._track(conn, row.id, row.site, row.filed_on, row.channel, fields, old=row)
             return self._view(conn, self._row(conn, code), dossier, profile)
 
     def apologise(self, code: str, new_date: date, reason: str, *, actor: str, now: datetime | None = None,

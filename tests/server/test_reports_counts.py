@@ -147,3 +147,115 @@ def test_ticket_report_waits_services_estimate_error_and_ratings(db):
     service_row = next(r for r in rows if r[1] == "Hộ tịch")
     assert service_row[2:8] == (3, 2, 19.0, 28.0, 6.5, 9.0)
     assert next(r for r in rows if r[1] == "canbo1" and r[2] == 1)[2:6] == (1, 1, 0, 2)
+
+
+# ---- the roll-up kept by the store ----------------------------------------------------------------
+
+def rollup_matches_dossiers(db) -> dict:
+    """The roll-up and the report rows, rebuilt from the dossiers table, must equal what the store
+    kept in its transactions (zero counts left behind by moves are ignored)."""
+    from server.storage.tables import (
+        dossier_report_rollup,
+        dossier_report_rows,
+        dossiers,
+    )
+
+    with db.read() as conn:
+        rows = conn.execute(dossiers.select()).all()
+        kept_rows = {r.dossier_id: r for r in conn.execute(dossier_report_rows.select()).all()}
+        kept = {(r.site, r.filed_on, r.channel, r.bucket): r.n
+                for r in conn.execute(dossier_report_rollup.select()).all() if r.n}
+    expected = Counter()
+    for r in rows:
+        inputs = {f: getattr(r, f) for f in reports.INPUTS}
+        bucket, settles_on, settle_class = reports.settle(r.filed_on, **inputs)
+        expected[r.site, r.filed_on, r.channel, bucket] += 1
+        mirror = kept_rows.pop(r.id)
+        assert (mirror.site, mirror.filed_on, mirror.channel, mirror.bucket, mirror.settles_on, mirror.settle_class) == (
+            r.site, r.filed_on, r.channel, bucket, settles_on, settle_class)
+        assert {f: getattr(mirror, f) for f in reports.INPUTS} == inputs
+    assert not kept_rows and kept == dict(expected)
+    return kept
+
+
+def brute_force(db, store, start: date, end: date, as_of: date) -> Counter:
+    """Every dossier judged on its own (waits for a supplement through the domain's due date)."""
+    from server.storage.tables import dossiers
+
+    with db.read() as conn:
+        rows = conn.execute(dossiers.select().where(dossiers.c.filed_on >= start, dossiers.c.filed_on <= end)).all()
+    found = Counter()
+    for r in rows:
+        bucket = reports.bucket_as_of(*(getattr(r, f) for f in reports.INPUTS), as_of)
+        if bucket == reports.STOPPED:
+            due = date.fromisoformat(store.get(r.code, now=datetime(as_of.year, as_of.month, as_of.day, 23, 0,
+                                                                     tzinfo=VN))["due_date"])
+            bucket = "within" if as_of <= due else "past_due"
+        found[bucket, r.channel] += 1
+    return found
+
+
+def report_counter(report) -> Counter:
+    return Counter({(b, ch): n for ch, per in report["by_channel"].items() for b, n in per.items() if n})
+
+
+def test_rollup_follows_every_status_change_and_judges_any_day(db):
+    store = generate(db)
+    calendar = lambda site: store.profile_for(site).calendar  # noqa: E731
+    rollup_matches_dossiers(db)
+    # More changes after the month: waits answered, late ones resolved, a stop lifted then withdrawn.
+    with db.read() as conn:
+        from server.storage.tables import dossiers
+
+        open_rows = conn.execute(dossiers.select().where(dossiers.c.status.in_(
+            ["supplement_requested", "processing", "paused", "submitted"])).order_by(dossiers.c.id)).all()
+    for r in open_rows:
+        if r.status == "supplement_requested":
+            store.change_status(r.code, "processing", actor="canbo2", now=at(2, 9, 12))
+            store.change_status(r.code, "resolved", actor="canbo2", now=at(4, 10, 12))
+        elif r.status == "processing":
+            store.change_status(r.code, "resolved", actor="canbo2", now=at(1, 10, 12))
+        elif r.status == "paused":
+            store.change_status(r.code, "processing", actor="canbo2", now=at(1, 9, 12))
+            store.change_status(r.code, "withdrawn", note="Không bổ sung", actor="canbo2", now=at(3, 9, 12))
+        else:
+            store.change_status(r.code, "received", actor="canbo2", now=at(1, 9, 12))
+    rollup_matches_dossiers(db)
+    # Judged on every day from before the month to after the changes, for the month and the
+    # month so far: the roll-up plus the re-judged unsettled rows equal each dossier judged alone.
+    day = date(2026, 10, 30)
+    while day <= date(2026, 12, 8):
+        for end in (END, min(END, day)):
+            report = reports.dossier_report(db, "demo", START, end, today=day, calendar_for=calendar)
+            as_of = min(end, day)
+            assert report_counter(report) == brute_force(db, store, START, end, as_of), (day, end)
+        day += timedelta(days=1)
+    # November as of its end after December's changes: resolutions and acceptances in December are
+    # not counted; the stop lifted in December is judged by the status now (not dated on the row).
+    report = reports.dossier_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
+    assert report["resolved"] == {"total": 13, "ahead": 5, "on_time": 3, "late": 5}
+    assert report["in_progress"] == {"total": 9, "within": 5, "past_due": 4}
+    assert (report["paused"], report["withdrawn"], report["refused"], report["awaiting_acceptance"]) == (0, 3, 2, 2)
+
+
+def test_migration_backfills_the_rollup_from_existing_dossiers(db):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from server.storage import migrate
+
+    store = generate(db)
+    calendar = lambda site: store.profile_for(site).calendar  # noqa: E731
+    before = reports.dossier_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
+    kept = rollup_matches_dossiers(db)
+    cfg = migrate.alembic_config(db)
+    with db.engine.connect() as conn:  # back to 0002: the dossiers stay, the roll-up goes
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+        conn.commit()
+    with db.engine.connect() as conn:
+        assert not {"dossier_report_rollup", "dossier_report_rows"} & set(inspect(conn).get_table_names())
+    migrate.upgrade(db)
+    assert rollup_matches_dossiers(db) == kept
+    after = reports.dossier_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
+    assert after == before and after["received"]["total"] == 29
