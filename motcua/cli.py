@@ -7,7 +7,6 @@ Subcommands import their part lazily, so ``motcua server`` never loads Kivy and
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Optional
 

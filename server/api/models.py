@@ -6,14 +6,27 @@ import re
 from datetime import date
 from typing import Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+NO_NUL = r"^[^\x00]*$"
+"""Text a database can hold: PostgreSQL refuses a NUL character outright (that was a 500 there,
+and a silent miss in SQLite), so every path segment and body string refuses it with a 422."""
+PathKey = Path(min_length=1, max_length=40, pattern=NO_NUL)
+"""A site or counter id in the path."""
 PriorityName = Literal["elderly", "disabled", "pregnant", "infant", "merit"]
 Id = Field(min_length=1, max_length=40, pattern=r"^[^+#/\s]+$")
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text may not hold a NUL character")
+        return value
 
 
 class Citizen(Strict):

@@ -5,17 +5,28 @@ from __future__ import annotations
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from devices.layout import render_apology, render_slip
 from server.storage.dossier_store import DossierStore
 
 from .deps import Official
+from .errors import ApiError
 from .models import ApologyBody, DossierCreate, DossierStatusBody
 
 router = APIRouter(prefix="/api/v1")
-CodePath = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+async def _code(code: Annotated[str, Path(min_length=1, max_length=40)]) -> str:
+    """A dossier code is looked up, never stored: one with a NUL (which PostgreSQL refuses, a 500
+    there) is simply unknown, as it already was on SQLite."""
+    if "\x00" in code:
+        raise ApiError(404, "unknown_dossier", f"unknown dossier {code!r}")
+    return code
+
+
+CodePath = Annotated[str, Depends(_code)]
 
 
 def _store(request: Request) -> DossierStore:
@@ -56,8 +67,10 @@ def apologise(code: CodePath, body: ApologyBody, request: Request, who: Official
 @router.get("/dossiers/{code}/slip.png")
 def slip_png(code: CodePath, request: Request, who: Official,
              form: Annotated[Literal["01", "04"], Query()] = "01",
-             paper: Annotated[Literal[58, 80], Query()] = 80):
+             paper: Annotated[int, Query()] = 80):
     """The Mẫu 01 (or 04) slip as the printer would print it, for a screen preview or a PDF."""
+    if paper not in (58, 80):  # not a Literal[58, 80]: a query string "80" would never match it
+        raise ApiError(422, "invalid_request", "paper must be 58 or 80 (mm)")
     store = _store(request)
     store.get(code, site=who.site)  # 404 for another site's dossier
     image = render_slip(store.slip_view(code), paper) if form == "01" else render_apology(store.apology_view(code), paper)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Path, Response
 
 from server.storage import catalog
 
 from .deps import DbDep, Issuer, Official, QueueDep, check_site, run_db
 from .errors import ApiError
-from .models import CallBody, PauseBody, TicketCreate, TransferBody
+from .models import CallBody, PathKey, PauseBody, TicketCreate, TransferBody
 
 router = APIRouter(prefix="/api/v1")
-SitePath = Annotated[str, Path(min_length=1, max_length=40)]
-CounterPath = Annotated[str, Path(min_length=1, max_length=40)]
+SitePath = Annotated[str, PathKey]
+CounterPath = Annotated[str, PathKey]
+TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""A ticket id fits the database's INTEGER column; a larger one is a 422, not an overflow."""
 
 
 @router.get("/sites/{site}/services")
@@ -87,7 +89,7 @@ async def call_chosen(site: SitePath, counter: CounterPath, body: CallBody, queu
 
 
 @router.get("/tickets/{ticket_id}")
-def get_ticket(ticket_id: int, queue: QueueDep, who: Official):
+def get_ticket(ticket_id: TicketId, queue: QueueDep, who: Official):
     return queue.ticket(ticket_id, site=who.site)
 
 
@@ -95,7 +97,7 @@ TicketAction = Literal["recall", "no-show", "start", "finish", "park", "resume",
 
 
 @router.post("/tickets/{ticket_id}/transfer")
-async def transfer(ticket_id: int, body: TransferBody, queue: QueueDep, who: Official):
+async def transfer(ticket_id: TicketId, body: TransferBody, queue: QueueDep, who: Official):
     if body.service is None and body.counter is None:
         raise ApiError(422, "invalid_request", "give a service, a counter, or both")
     return await run_db(queue.db, queue.ticket_action, ticket_id, "transfer", actor=who.subject,
@@ -103,5 +105,5 @@ async def transfer(ticket_id: int, body: TransferBody, queue: QueueDep, who: Off
 
 
 @router.post("/tickets/{ticket_id}/{action}")
-async def ticket_action(ticket_id: int, action: TicketAction, queue: QueueDep, who: Official):
+async def ticket_action(ticket_id: TicketId, action: TicketAction, queue: QueueDep, who: Official):
     return await run_db(queue.db, queue.ticket_action, ticket_id, action, actor=who.subject, site=who.site)

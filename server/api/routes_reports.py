@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -16,10 +16,11 @@ from server.storage.tables import counters, services
 
 from .deps import Manager, check_site
 from .errors import ApiError
+from .models import PathKey
 from .routes_track import templates
 
 router = APIRouter()
-SitePath = Annotated[str, Path(min_length=1, max_length=40)]
+SitePath = Annotated[str, PathKey]
 From = Annotated[date | None, Query(alias="from")]
 To = Annotated[date | None, Query(alias="to")]
 Format = Annotated[Literal["json", "xlsx"], Query(alias="format")]

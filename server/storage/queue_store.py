@@ -6,6 +6,7 @@ to the outbox inside that transaction, so what MQTT shows is exactly what was co
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,11 @@ from .queue_rows import (
     _ticket_from_row, _ticket_values, utcnow,
 )
 from .tables import counters, ticket_sequences, tickets
+
+_TICKET_REF = re.compile(r"(?P<prefix>[^\W\d_]?)(?P<digits>[0-9]+)")
+"""What an official may type to call a ticket: its id ("42") or today's label ("A012"; a site's
+prefix is one capital letter, not always ASCII)."""
+_MAX_ID = 2**31 - 1
 
 
 class QueueStore(QueueReads):
@@ -165,14 +171,17 @@ class QueueStore(QueueReads):
 
     def _find_ticket(self, conn: Connection, site: str, label_or_id: str, day) -> q.Ticket:
         text = label_or_id.strip().upper()
-        if text.isdigit():
-            ticket = self._ticket(conn, int(text))
+        # ASCII only: str.isdigit() also accepts "¹" or "٣", which int() then refuses or reads as 3;
+        # and no number beyond the INTEGER column (an overflow would be a 500, not a 404)
+        match = _TICKET_REF.fullmatch(text)
+        if match is None or int(match["digits"]) > _MAX_ID:
+            raise NotFound(f"unknown ticket {label_or_id!r}", code="unknown_ticket")
+        prefix, digits = match["prefix"], match["digits"]
+        if not prefix:
+            ticket = self._ticket(conn, int(digits))
             if ticket.site != site:
                 raise NotFound(f"unknown ticket {label_or_id}", code="unknown_ticket")
             return ticket
-        prefix, digits = text[:1], text[1:]
-        if not prefix.isalpha() or not digits.isdigit():
-            raise NotFound(f"unknown ticket {label_or_id!r}", code="unknown_ticket")
         row = conn.execute(
             select(tickets).where(
                 tickets.c.site == site, tickets.c.day == day, tickets.c.prefix == prefix, tickets.c.number == int(digits)
