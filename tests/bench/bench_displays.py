@@ -160,15 +160,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--pace", type=float, default=2.0, help="mean seconds between one counter's calls")
     parser.add_argument("--voice-calls", type=int, default=20)
-    parser.add_argument("--nodelay", action="store_true", help="broker with set_tcp_nodelay true")
+    parser.add_argument("--nagle", action="store_true",
+                        help="broker with Nagle's algorithm back on (set_tcp_nodelay false), for comparison")
     parser.add_argument("--synchronous", default="FULL", help="the server's SQLite synchronous setting")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="motcua-bench-displays-"))
     broker = Mosquitto(work / "broker", users={SERVER_USER: "s", "display-hall": "d"})
     conf = broker.write_config()
-    if args.nodelay:  # experiment: Nagle off on the broker's sockets (not in deploy/ yet)
-        conf.write_text(conf.read_text(encoding="utf-8") + "set_tcp_nodelay true\n", encoding="utf-8")
+    if args.nagle:  # deploy/ turns Nagle off (set_tcp_nodelay true); this puts it back to compare
+        conf.write_text(conf.read_text(encoding="utf-8").replace("set_tcp_nodelay true", "set_tcp_nodelay false"),
+                        encoding="utf-8")
     broker.start()
     server = ServerProcess(f"sqlite:///{work / 'bench.sqlite3'}", mqtt_url=broker.url(SERVER_USER), workdir=work,
                            extra_env={"MOTCUA_SQLITE_SYNCHRONOUS": args.synchronous})
@@ -201,7 +203,7 @@ def main() -> None:
                   f"(HTTP answer alone p50 {pct(http_ms, 50):.1f} ms, p99 {pct(http_ms, 99):.1f} ms; "
                   f"answer → board p50 {pct(after_ms, 50):.1f} ms, p99 {pct(after_ms, 99):.1f} ms)"
                   + (f"; {len(errors)} errors: {errors[:2]}" if errors else ""))
-        print(f"server SQLite synchronous={args.synchronous}, broker set_tcp_nodelay={args.nodelay}")
+        print(f"server SQLite synchronous={args.synchronous}, broker set_tcp_nodelay={not args.nagle}")
         print(f"board: {len(board.counters)} counters shown, {board.duplicates} duplicate calls dropped")
     finally:
         if feed is not None:
