@@ -126,4 +126,5 @@ async def dashboard(site: SitePath, request: Request):
     """A page shell: it signs in with the manager's own account and draws the report JSON as
     inline SVG. No figures are in the HTML, so the page itself needs no token."""
     await run_in_threadpool(_today, request, site)  # 404 for an unknown site
-    return templates.TemplateResponse(request, "dashboard.html", {"site": site, "lang": "vi"})
+    centre = await run_in_threadpool(_centre, request, site)  # public anyway: it heads every tracking page
+    return templates.TemplateResponse(request, "dashboard.html", {"site": site, "centre": centre, "lang": "vi"})
