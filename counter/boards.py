@@ -100,6 +100,18 @@ class CallRow:
 
 
 @dataclass(frozen=True)
+class Departure:
+    """The ticket that was at the counter has gone. ``served``: it was most likely started (hence
+    finished, parked or transferred), not a no-show — see :meth:`CounterBoard._was_served`.
+    ``replaced``: another ticket was called in the same move (the server finished this one)."""
+
+    ticket_id: int
+    ticket: str | None
+    served: bool
+    replaced: bool
+
+
+@dataclass(frozen=True)
 class QueueRow:
     service: str
     waiting: int = 0
@@ -239,7 +251,16 @@ class HallBoard(_Observable):
 
 
 class CounterBoard(_Observable):
-    """One counter's number. ``blinks`` counts new calls (and recalls) to flash for."""
+    """One counter's number. ``blinks`` counts new calls (and recalls) to flash for.
+
+    ``departures``/``departure``: the last ticket that left the counter (for the rating prompt).
+    Whether it was served comes from ``ticket_status`` in the state ("serving" when it left). From
+    a server that does not send it, it is read off the state's history instead: a call
+    publishes the state once; ``start`` publishes it again with the same ticket and counter status
+    at a new ``at``; a recall does too, but with a recall call at that same ``at``; a pause changes
+    the status. A ticket first seen in a retained snapshot (display restarted) counts as served,
+    and so does one replaced directly by the next call (only a ticket being served can be).
+    """
 
     def __init__(self, site: str, counter: str) -> None:
         super().__init__()
@@ -253,6 +274,13 @@ class CounterBoard(_Observable):
         self.blinks = 0
         self.connected = False
         self._seq = _SeqFilter()
+        self.ticket_id: int | None = None
+        self.departure: Departure | None = None
+        self.departures = 0
+        self._history: list[tuple[datetime, str]] = []  # (at, counter status) of each state for ticket_id
+        self._recall_ats: set[datetime] = set()
+        self._joined_late = False
+        self._ticket_status: str | None = None  # the server's word, when it sends one
 
     def handle(self, topic: str, payload: bytes | str, retained: bool = False) -> bool:
         kind, key = self.topics.parse(topic)
@@ -266,7 +294,8 @@ class CounterBoard(_Observable):
                 blink = ticket is not None and ticket != self.ticket and not retained
                 new = (str(data.get("label") or self.label), str(data.get("status") or "closed"),
                        ticket, data.get("service"))
-                changed = new != (self.label, self.status, self.ticket, self.service) or blink
+                departed = self._track(data, new[1], retained)
+                changed = new != (self.label, self.status, self.ticket, self.service) or blink or departed
                 self.label, self.status, self.ticket, self.service = new
                 self.blinks += int(blink)
             elif kind == "calls":
@@ -276,6 +305,7 @@ class CounterBoard(_Observable):
                 if changed:
                     self.ticket = call.ticket
                     self.blinks += 1
+                    self._recall_ats.add(call.at)
             else:
                 return False
             if changed:
@@ -283,6 +313,37 @@ class CounterBoard(_Observable):
         if changed:
             self._notify()
         return changed
+
+    def _track(self, data: dict[str, Any], status: str, retained: bool) -> bool:
+        """Follow ``ticket_id``; record a :class:`Departure` when it changes. With ``_cond`` held."""
+        tid = data.get("ticket_id")
+        tid = tid if isinstance(tid, int) and not isinstance(tid, bool) else None
+        at = _parse_at(data.get("at"))
+        ticket_status = data.get("ticket_status") if isinstance(data.get("ticket_status"), str) else None
+        if tid == self.ticket_id:
+            if tid is not None and at not in {a for a, _ in self._history}:
+                self._history.append((at, status))
+            if ticket_status is not None:
+                self._ticket_status = ticket_status
+            return False
+        departed = self.ticket_id is not None
+        if departed:
+            if self._ticket_status is not None:
+                served = self._ticket_status == "serving"
+            else:
+                served = self._was_served(tid is not None)
+            self.departure = Departure(self.ticket_id, self.ticket, served, tid is not None)
+            self.departures += 1
+        self.ticket_id, self._history, self._recall_ats = tid, [(at, status)], set()
+        self._ticket_status = ticket_status
+        self._joined_late = retained
+        return departed
+
+    def _was_served(self, replaced: bool) -> bool:
+        if replaced or self._joined_late:
+            return True
+        return any(at not in self._recall_ats and status == before
+                   for (_, before), (at, status) in zip(self._history, self._history[1:]))
 
     def set_connected(self, up: bool) -> None:
         with self._cond:

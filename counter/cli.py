@@ -134,16 +134,25 @@ def display(
     led: Optional[str] = typer.Option(None, "--led", help="LED display URL (sim://, serial:///dev/ttyUSB0…)"),
     screen: bool = typer.Option(False, "--screen", help="with --led, also open the small screen"),
     server: Optional[str] = typer.Option(None, "--server", envvar="MOTCUA_SERVER_URL",
-                                         help="read centre, service and counter names from the server"),
+                                         help="hall: read centre, service and counter names from the server; "
+                                              "counter screen (with --token): send citizens' ratings to it"),
+    token: Optional[str] = typer.Option(None, "--token", envvar="MOTCUA_DISPLAY_TOKEN",
+                                        help="this display's device token: the counter screen asks the citizen "
+                                             "to rate the service after each ticket (needs --server)"),
     name: str = typer.Option("", "--name", help="centre name shown on the hall display"),
     notice: str = typer.Option("", "--notice", help="a notice scrolling along the bottom"),
     windowed: bool = typer.Option(False, "--windowed", help="a window instead of full screen"),
     screenshot: Optional[Path] = ShotOpt,
     screenshot_calls: int = typer.Option(0, "--screenshot-calls", hidden=True, help="wait for N calls first"),
+    screenshot_rating: bool = typer.Option(False, "--screenshot-rating", hidden=True,
+                                           help="counter screen: wait for the rating prompt first"),
 ) -> None:
     """A display fed by MQTT: the hall TV (--hall) or one counter (--counter N, on --led or a screen)."""
     if hall == (counter is not None):
         typer.echo("motcua: give either --hall or --counter N", err=True)
+        raise typer.Exit(2)
+    if token and not server:
+        typer.echo("motcua: --token needs --server http://host:8000 (where ratings are sent)", err=True)
         raise typer.Exit(2)
     mqtt = _need_mqtt(mqtt)
     _logging()
@@ -193,8 +202,18 @@ def display(
         configure_window(480, 320, fullscreen=not windowed and screenshot is None)
         from .ui.counter_screen import CounterScreenApp
 
-        CounterScreenApp(board, feed, screenshot=screenshot,
-                         ready=lambda: board.connected and board.ticket is not None).run()
+        prompt = None
+        if server and token:
+            from .rating import RatingPrompt, RatingSender
+
+            prompt = RatingPrompt(board, RatingSender(server, token))
+
+        def ready() -> bool:
+            if screenshot_rating:
+                return prompt is not None and prompt.asking
+            return board.connected and board.ticket is not None
+
+        CounterScreenApp(board, feed, prompt=prompt, screenshot=screenshot, ready=ready).run()
     finally:
         if driver is not None:
             driver.stop()

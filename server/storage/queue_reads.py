@@ -128,7 +128,8 @@ class QueueReads:
         return {
             "counter": counter.id, "label": counter.label, "status": counter.status.value,
             "ticket": ticket.label if ticket else None, "service": ticket.service if ticket else None,
-            "ticket_id": ticket.id if ticket else None, "pause_reason": counter.pause_reason,
+            "ticket_id": ticket.id if ticket else None, "ticket_status": ticket.status.value if ticket else None,
+            "pause_reason": counter.pause_reason,
         }
 
     def _view(self, conn: Connection, ticket: q.Ticket, token: str | None = None, ahead: int | None = None):
