@@ -116,9 +116,11 @@ class CounterClient:
 
     # ---- dossiers ---------------------------------------------------------------------------
     def create_dossier(self, *, procedure_code: str, applicant_name: str, phone: str | None = None,
-                       channel: str = "direct", ticket_id: int | None = None) -> dict[str, Any]:
+                       channel: str = "direct", ticket_id: int | None = None,
+                       idempotency_key: str | None = None) -> dict[str, Any]:
         body = {"procedure_code": procedure_code, "applicant_name": applicant_name, "channel": channel}
-        body.update({k: v for k, v in (("phone", phone), ("ticket_id", ticket_id)) if v is not None})
+        body.update({k: v for k, v in (("phone", phone), ("ticket_id", ticket_id),
+                                       ("idempotency_key", idempotency_key)) if v is not None})
         return self._request("POST", "/api/v1/dossiers", json=body)
 
     def dossier(self, code: str) -> dict[str, Any]:

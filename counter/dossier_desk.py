@@ -14,6 +14,7 @@ import io
 import logging
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -73,6 +74,7 @@ class DossierDesk:
         self.last_slip: tuple[str, str] | None = None  # (dossier code, "01" | "04")
         self.print_pending = False  # the last slip did not print: offer "In lại"
         self._received: dict[tuple, str] = {}  # (ticket, procedure, name, phone, channel) → code
+        self._intake_keys: dict[tuple, str] = {}  # the same intake → the same idempotency key
 
     def _load_procedures(self, menu: list[dict[str, Any]]) -> None:
         self.procedures = {
@@ -121,8 +123,11 @@ class DossierDesk:
                 code = self._received[key]
                 self.dossier = self.dossiers[code]
                 return f"Hồ sơ này đã được tiếp nhận, mã {code}. Bấm «In lại» (F10) nếu cần phiếu."
+            # The same intake sends the same key, so a retry after a timeout (the server received it
+            # but the answer was lost) gets the first dossier back instead of a second one.
+            idem = self._intake_keys.setdefault(key, f"intake-{uuid.uuid4().hex}")
             view = self.client.create_dossier(procedure_code=procedure_code, applicant_name=name, phone=tel,
-                                              channel=channel, ticket_id=ticket_id)
+                                              channel=channel, ticket_id=ticket_id, idempotency_key=idem)
             self._received[key] = view["code"]
             self._keep(view)
             return self._print_after(view["code"], "01", day_text(view.get("due_date")), "receive")

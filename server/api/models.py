@@ -69,6 +69,8 @@ class DossierCreate(Strict):
     applicant_name: str = Field(min_length=1, max_length=120)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 .]{7,18}$")
     channel: Literal["direct", "online", "postal"] = "direct"
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=100)
+    """Sent again with a retry (timeout, double Enter): the first dossier comes back, not a second."""
 
     @field_validator("applicant_name")
     @classmethod

@@ -34,14 +34,17 @@ def _store(request: Request) -> DossierStore:
 
 
 @router.post("/dossiers", status_code=201)
-def create_dossier(body: DossierCreate, request: Request, who: Official):
+def create_dossier(body: DossierCreate, request: Request, who: Official, response: Response):
     site = who.site  # a ticket of another site is then "unknown"; an admin takes the ticket's site
     if site is None and body.ticket_id is None:
         site = request.app.state.settings.site
-    return _store(request).create(
+    view, created = _store(request).receive(
         site=site, procedure_code=body.procedure_code, applicant_name=body.applicant_name, phone=body.phone,
-        channel=body.channel, ticket_id=body.ticket_id, actor=who.subject,
+        channel=body.channel, ticket_id=body.ticket_id, actor=who.subject, idempotency_key=body.idempotency_key,
     )
+    if not created:
+        response.status_code = 200  # a retried intake: the same dossier, never a second one
+    return view
 
 
 @router.get("/dossiers/{code}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from devices.layout import ApologyView, SlipView
 from server.domain import dossiers as d
@@ -176,13 +177,30 @@ class DossierStore:
             ))
 
     # ---- intake ---------------------------------------------------------------------------
-    def create(self, *, site: str | None, procedure_code: str, applicant_name: str, channel: str,
-               actor: str, phone: str | None = None, ticket_id: int | None = None,
-               external_id: str | None = None, now: datetime | None = None) -> dict[str, Any]:
-        """Receive a dossier. From a ticket it takes the ticket's tracking token, so the QR the
-        citizen already holds follows the dossier (only the first dossier of a ticket; a second
-        one gets its own token and slip)."""
-        now = now or utcnow()
+    def create(self, **kwargs: Any) -> dict[str, Any]:
+        """Receive a dossier (see :meth:`receive`); the view only."""
+        return self.receive(**kwargs)[0]
+
+    def receive(self, *, site: str | None, procedure_code: str, applicant_name: str, channel: str,
+                actor: str, phone: str | None = None, ticket_id: int | None = None,
+                external_id: str | None = None, idempotency_key: str | None = None,
+                now: datetime | None = None) -> tuple[dict[str, Any], bool]:
+        """Receive a dossier → (view, created). From a ticket it takes the ticket's tracking token,
+        so the QR the citizen already holds follows the dossier (only the first dossier of a
+        ticket; a second one gets its own token and slip). The same ``idempotency_key`` at the
+        same site returns the first dossier (created False), never a second one."""
+        for attempt in range(3):
+            try:
+                return self._receive_once(site, procedure_code, applicant_name, channel, actor, phone, ticket_id,
+                                          external_id, idempotency_key, now or utcnow())
+            except IntegrityError:
+                # PostgreSQL: a concurrent retry with the same key committed first; read it back.
+                if idempotency_key is None or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _receive_once(self, site, procedure_code, applicant_name, channel, actor, phone, ticket_id, external_id,
+                      idempotency_key, now) -> tuple[dict[str, Any], bool]:
         with self.db.write() as conn:
             token = None
             if ticket_id is not None:
@@ -194,6 +212,15 @@ class DossierStore:
                 token = None if taken else ticket.token
             if site is None:
                 raise InvalidInput("say which site receives the dossier", code="site_required")
+            if idempotency_key is not None:
+                code = conn.execute(select(dossiers.c.code).where(
+                    dossiers.c.site == site, dossiers.c.idempotency_key == idempotency_key)).scalar()
+                if code is not None:
+                    row = self._row(conn, code)
+                    if row.procedure_code != procedure_code or row.ticket_id != ticket_id:
+                        raise InvalidInput("idempotency_key was already used for another dossier",
+                                           code="idempotency_conflict")
+                    return self._view(conn, row, self._load(conn, row), self.profile(conn, site)), False
             profile = self.profile(conn, site)
             proc = self.procedure(conn, site, procedure_code)
             local = profile.calendar.to_local(now)
@@ -206,11 +233,11 @@ class DossierStore:
                 site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
                 channel=dossier.channel.value, ticket_id=ticket_id, token=token or secrets.token_urlsafe(16),
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
-                external_id=external_id, created_at=now, updated_at=now, **fields,
+                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now, **fields,
             ).returning(dossiers.c.id)).scalar_one()
             self._track(conn, dossier_id, site, local.date(), dossier.channel.value, fields)
             self._write_events(conn, dossier_id, dossier.history)
-            return self._view(conn, self._row(conn, code), dossier, profile, proc)
+            return self._view(conn, self._row(conn, code), dossier, profile, proc), True
 
     # ---- changes --------------------------------------------------------------------------
     def change_status(self, code: str, status: str, *, actor: str, note: str | None = None,

@@ -251,8 +251,10 @@ dossiers = Table(
     Column("closed_on", Date),  # local day of withdrawal or refusal
     Column("promised_date", Date),  # due date, or the new date of the last apology
     Column("external_id", String(80)),
+    Column("idempotency_key", String(100)),  # a retried intake returns the first dossier
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("site", "idempotency_key", name="uq_dossiers_site_idempotency_key"),
     Index("ix_dossiers_site_report", "site", "filed_on", "channel", "status", "due_date", "resolved_on",
           "closed_on", "received_on", "clock_stopped_on"),
     Index("ix_dossiers_report", "filed_on", "channel", "status", "due_date", "resolved_on",

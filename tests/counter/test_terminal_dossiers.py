@@ -301,3 +301,25 @@ def test_intake_panel_screenshot(site, tmp_path, name, printer, keys):
     image = finish(proc, shot)
     assert image.size[0] < 1000
     assert dossiers_of_ticket(site, ticket["id"]) == (1 if keys.endswith("enter") else 0)
+
+
+def test_intake_whose_answer_was_lost_is_not_received_twice(site, models):
+    """The server received the dossier but the answer never came back (held past the timeout):
+    pressing «Tiếp nhận» again gets the same dossier, because the terminal resends the same key."""
+    from tests.kiosk.proxy import FlakyProxy
+
+    proxy = FlakyProxy(site.port, hold_s=3.0).start()
+    try:
+        model = TerminalModel(CounterClient(proxy.url, "demo", "1", timeout=1.0), printer=None)
+        models.append(model)
+        assert model.login("canbo1", PASSWORD) and model.open()
+        ticket = issue(site)
+        assert model.call_next() and model.start()
+        proxy.hold_next = 1
+        assert not model.receive_dossier("1.001193", "Lò Thị Mai")  # timed out: the official sees an error
+        assert dossiers_of_ticket(site, ticket["id"]) == 1  # … but the server did receive it
+        assert model.receive_dossier("1.001193", "Lò Thị Mai")
+        assert dossiers_of_ticket(site, ticket["id"]) == 1
+        assert tracked(site, ticket["token"])["kind"] == "dossier"
+    finally:
+        proxy.stop()

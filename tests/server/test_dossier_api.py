@@ -170,3 +170,21 @@ def test_reports_over_http_json_and_xlsx(site):
     dashboard = httpx.get(f"{site.base_url}/dashboard/demo")
     assert dashboard.status_code == 200 and "dashboard.js" in dashboard.text
     assert httpx.get(f"{site.base_url}/dashboard/nowhere").status_code == 404
+
+
+def test_a_retried_intake_returns_the_first_dossier(site):
+    """A terminal that timed out sends the same key again: one dossier, the same code and token."""
+    with site.client("kiosk") as kiosk, site.client("canbo1") as official:
+        ticket = kiosk.post("/api/v1/sites/demo/tickets",
+                            json={"service": "hotich", "idempotency_key": "intake-retry-ticket"}).json()
+        body = {"ticket_id": ticket["id"], "procedure_code": "1.001193", "applicant_name": "Lò Thị Mai",
+                "channel": "direct", "idempotency_key": "intake-retry-0001"}
+        first = official.post("/api/v1/dossiers", json=body)
+        again = official.post("/api/v1/dossiers", json=body)
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert again.json()["code"] == first.json()["code"] and again.json()["token"] == ticket["token"]
+        other = official.post("/api/v1/dossiers", json={**body, "procedure_code": "1.000656"})
+        assert (other.status_code, other.json()["error"]["code"]) == (422, "idempotency_conflict")
+        without_key = {k: v for k, v in body.items() if k != "idempotency_key"}
+        second = official.post("/api/v1/dossiers", json=without_key)  # a second procedure, same visit
+        assert second.status_code == 201 and second.json()["code"] != first.json()["code"]

@@ -98,3 +98,28 @@ def test_late_dossier_gets_an_apology_with_a_new_date(db):
     slip = dossiers.apology_view(d["code"])
     assert (slip.original_date, slip.new_date, slip.applicant) == (date(2026, 11, 12), date(2026, 11, 18), "Lò Thị Mai")
     assert slip.track_url == d["track_url"]
+
+
+def test_concurrent_retries_with_one_key_give_one_dossier(db):
+    """Eight retries racing with one key (SQLite and PostgreSQL): one dossier, no gap in codes."""
+    import threading
+
+    from server.storage.dossier_store import DossierStore
+
+    store = DossierStore(db, public_url="http://127.0.0.1:1")
+    barrier, codes, created = threading.Barrier(8), [], []
+
+    def worker():
+        barrier.wait()
+        view, was_created = store.receive(site="demo", procedure_code="1.004873", applicant_name="Lò Thị Mai",
+                                          channel="direct", actor="canbo1", idempotency_key="race-key-0001")
+        codes.append(view["code"])
+        created.append(was_created)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(codes)) == 1 and created.count(True) == 1
+    assert codes[0].endswith("-0001")
