@@ -56,6 +56,7 @@ class _Observable:
 
     def __init__(self) -> None:
         self.version = 0
+        self.connected = False
         self._cond = threading.Condition()
         self._listeners: list[Listener] = []
 
@@ -77,6 +78,19 @@ class _Observable:
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
         with self._cond:
             return self._cond.wait_for(predicate, timeout=timeout)
+
+    def set_connected(self, up: bool) -> None:
+        """The broker link went up or down (the offline banner follows)."""
+        with self._cond:
+            if self.connected == up:
+                return
+            self.connected = up
+            self._changed()
+        self._notify()
+
+    @property
+    def banner(self) -> str:
+        return "" if self.connected else OFFLINE_BANNER
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,6 @@ class HallBoard(_Observable):
         }
         self.queues: dict[str, QueueRow] = {sid: QueueRow(sid) for sid in self.service_names}
         self.calls: list[CallRow] = []
-        self.connected = False
         self._seq = _SeqFilter()
         self._zone = site_timezone(timezone_name)
 
@@ -202,19 +215,7 @@ class HallBoard(_Observable):
                                               status="open")
         return True
 
-    def set_connected(self, up: bool) -> None:
-        with self._cond:
-            if self.connected == up:
-                return
-            self.connected = up
-            self._changed()
-        self._notify()
-
     # ---- what the screen shows ----------------------------------------------------------------
-    @property
-    def banner(self) -> str:
-        return "" if self.connected else OFFLINE_BANNER
-
     @property
     def duplicates(self) -> int:
         return self._seq.duplicates
@@ -272,7 +273,6 @@ class CounterBoard(_Observable):
         self.ticket: str | None = None
         self.service: str | None = None
         self.blinks = 0
-        self.connected = False
         self._seq = _SeqFilter()
         self.ticket_id: int | None = None
         self.departure: Departure | None = None
@@ -345,14 +345,3 @@ class CounterBoard(_Observable):
         return any(at not in self._recall_ats and status == before
                    for (_, before), (at, status) in zip(self._history, self._history[1:]))
 
-    def set_connected(self, up: bool) -> None:
-        with self._cond:
-            if self.connected == up:
-                return
-            self.connected = up
-            self._changed()
-        self._notify()
-
-    @property
-    def banner(self) -> str:
-        return "" if self.connected else OFFLINE_BANNER

@@ -119,4 +119,5 @@ def test_counter_screen_screenshot(mqtt_site, broker, tmp_path):
     http_post(mqtt_site, "canbo3", "/api/v1/sites/demo/counters/3/call-next")
     proc = motcua("display", "--counter", "3", "--mqtt", broker.url("counter-1"), "--site", "demo",
                   "--led", "sim://", "--screenshot", str(shot), env=kivy_env(tmp_path))
-    finish(proc, shot)
+    image = finish(proc, shot)
+    assert image.size == (480, 320)  # the small screen facing the citizen, not a full-size window

@@ -23,7 +23,7 @@ def any_site(request, tmp_path):
     live.stop()
 
 
-def _error(response, status: int, code: str) -> None:
+def assert_error(response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code, response.text
     assert isinstance(response.json()["error"]["message"], str)
@@ -38,13 +38,13 @@ def _error(response, status: int, code: str) -> None:
 def test_a_ticket_id_out_of_range_is_a_422(site, method, path, ticket_id):
     # was: GET /api/v1/tickets/619019241706036529477976064 -> 500 (OverflowError)
     with site.client("canbo1") as c:
-        _error(c.request(method, path.format(ticket_id)), 422, "invalid_request")
+        assert_error(c.request(method, path.format(ticket_id)), 422, "invalid_request")
 
 
 def test_a_transfer_of_an_out_of_range_ticket_id_is_a_422(site):
     # was: POST /api/v1/tickets/76340128912791948290008555716608000/transfer -> 500
     with site.client("canbo1") as c:
-        _error(c.post(f"/api/v1/tickets/{BIG}/transfer", json={"service": "hotich"}), 422, "invalid_request")
+        assert_error(c.post(f"/api/v1/tickets/{BIG}/transfer", json={"service": "hotich"}), 422, "invalid_request")
 
 
 @pytest.mark.parametrize("ticket", [
@@ -61,7 +61,7 @@ def test_calling_an_odd_ticket_reference_is_a_404(site, ticket):
         for n in range(3):
             kiosk.post("/api/v1/sites/demo/tickets", json={"service": "hotich", "idempotency_key": f"odd-ref-{n:04d}"})
         c.post("/api/v1/sites/demo/counters/1/open")
-        _error(c.post("/api/v1/sites/demo/counters/1/call", json={"ticket": ticket}), 404, "unknown_ticket")
+        assert_error(c.post("/api/v1/sites/demo/counters/1/call", json={"ticket": ticket}), 404, "unknown_ticket")
 
 
 def test_calling_by_label_and_by_id_still_works(site):
@@ -84,15 +84,15 @@ def test_a_nul_in_a_path_is_a_422(any_site, path):
     # was (PostgreSQL): GET /api/v1/sites/%00/services -> 500 "text fields cannot contain NUL (0x00) bytes"
     with any_site.client("admin") as c:
         response = c.post(path) if path.endswith("/open") else c.get(path)
-        _error(response, 422, "invalid_request")
+        assert_error(response, 422, "invalid_request")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/dossiers/%00", "/api/v1/dossiers/x%00/slip.png"])
 def test_a_dossier_code_with_a_nul_is_unknown(any_site, path):
     # was (PostgreSQL): GET /api/v1/dossiers/%00 -> 500; SQLite always said 404 unknown_dossier
     with any_site.client("canbo1") as c:
-        _error(c.get(path), 404, "unknown_dossier")
-        _error(c.post(path.replace("/slip.png", "") + "/status", json={"status": "processing"}), 404, "unknown_dossier")
+        assert_error(c.get(path), 404, "unknown_dossier")
+        assert_error(c.post(path.replace("/slip.png", "") + "/status", json={"status": "processing"}), 404, "unknown_dossier")
 
 
 @pytest.mark.parametrize("who, path, body", [
@@ -108,11 +108,11 @@ def test_a_dossier_code_with_a_nul_is_unknown(any_site, path):
 ])
 def test_a_nul_in_a_body_is_a_422(any_site, who, path, body):
     with any_site.client(who) as c:
-        _error(c.post(path, json=body), 422, "invalid_request")
+        assert_error(c.post(path, json=body), 422, "invalid_request")
 
 
 def test_a_nul_in_a_username_is_a_422(any_site):
     # was (PostgreSQL): POST /api/v1/auth/token username=a%00 -> 500
     r = httpx.post(f"{any_site.base_url}/api/v1/auth/token", data={"username": "admin\x00", "password": "x"},
                    trust_env=False)
-    _error(r, 422, "invalid_request")
+    assert_error(r, 422, "invalid_request")
