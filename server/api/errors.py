@@ -36,7 +36,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
-        return error_response(STATUS_BY_KIND.get(exc.kind, 409), exc.code, exc.message)
+        return error_response(STATUS_BY_KIND.get(exc.kind, 409), exc.code, exc.message, **exc.details)
 
     @app.exception_handler(AuthError)
     async def _auth(request: Request, exc: AuthError):

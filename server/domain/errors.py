@@ -13,9 +13,11 @@ class DomainError(Exception):
     code = "domain_error"
     kind = "conflict"  # conflict | not_found | invalid
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details or {}
+        """Facts a client needs to act on the refusal (e.g. which ticket holds a busy counter)."""
         if code:
             self.code = code
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
@@ -19,6 +19,8 @@ DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_SERVICE_S = 300
 """Assumed service time until a service has finished tickets today (5 minutes)."""
 RECENT_SAMPLES = 20
+DEFAULT_MAX_WAIT = timedelta(minutes=60)
+"""A site that sets no ``max_wait_minutes``: past an hour's wait a ticket goes ahead of preference."""
 
 
 class TicketStatus(StrEnum):
@@ -101,11 +103,22 @@ def local_day(moment: datetime, tz: ZoneInfo = DEFAULT_TZ) -> date:
     return moment.astimezone(tz).date()
 
 
-def sort_key(counter: Counter, ticket: Ticket) -> tuple:
-    """Call order: tickets sent to this counter, then service preference, priority, waiting time."""
+def overdue_before(now: datetime, max_wait: timedelta | None) -> datetime | None:
+    """Tickets issued at or before this moment have waited past the site's limit (None: no limit)."""
+    return None if max_wait is None else now - max_wait
+
+
+def sort_key(counter: Counter, ticket: Ticket, overdue: datetime | None = None) -> tuple:
+    """Call order: tickets sent to this counter; then tickets waiting past the site's limit
+    (``issued_at <= overdue``), longest first whatever the counter's preference, so a service that
+    is only a second choice is reached too; then service preference, priority, waiting time."""
     targeted = 0 if ticket.target_counter == counter.id else 1
-    preference = counter.services.index(ticket.service) if ticket.service in counter.services else len(counter.services)
-    return (targeted, preference, 0 if ticket.priority else 1, ticket.issued_at, ticket.id or 0)
+    late = overdue is not None and ticket.issued_at <= overdue
+    if late:
+        preference = 0
+    else:
+        preference = counter.services.index(ticket.service) if ticket.service in counter.services else len(counter.services)
+    return (targeted, 0 if late else 1, preference, 0 if ticket.priority else 1, ticket.issued_at, ticket.id or 0)
 
 
 def can_serve(counter: Counter, ticket: Ticket) -> bool:
@@ -114,12 +127,15 @@ def can_serve(counter: Counter, ticket: Ticket) -> bool:
     return ticket.service in counter.services
 
 
-def pick_next(counter: Counter, waiting: Iterable[Ticket]) -> Ticket:
-    """The ticket this counter should call next, or :class:`QueueEmpty`."""
+def pick_next(counter: Counter, waiting: Iterable[Ticket], overdue: datetime | None = None) -> Ticket:
+    """The ticket this counter should call next, or :class:`QueueEmpty`.
+
+    ``overdue``: from :func:`overdue_before` (now minus the site's ``max_wait``), or None.
+    """
     candidates = [t for t in waiting if t.status == TicketStatus.WAITING and can_serve(counter, t)]
     if not candidates:
         raise QueueEmpty(f"Không còn ai chờ ở quầy {counter.label} / nobody is waiting for counter {counter.label}")
-    return min(candidates, key=lambda t: sort_key(counter, t))
+    return min(candidates, key=lambda t: sort_key(counter, t, overdue))
 
 
 def _require(ticket: Ticket, allowed: Sequence[TicketStatus], action: str) -> None:
@@ -140,13 +156,31 @@ def _release(counter: Counter, ticket: Ticket) -> None:
         counter.current_ticket_id = None
 
 
+def held_ticket(counter: Counter, ticket: Ticket | None) -> Ticket | None:
+    """The ticket really at ``counter``: its ``current_ticket_id`` row, if that ticket is called or
+    served there. A pointer at a ticket another counter holds (or one long finished) is dropped, so a
+    counter left in such a state by an older version can call again instead of being stuck."""
+    if ticket is None or ticket.id != counter.current_ticket_id:
+        return None
+    if ticket.counter != counter.id or ticket.status not in ACTIVE_AT_COUNTER:
+        counter.current_ticket_id = None
+        return None
+    return ticket
+
+
+def ticket_ref(ticket: Ticket) -> dict:
+    """How a refusal names a ticket, so a terminal can take it up again."""
+    return {"id": ticket.id, "number": ticket.label, "status": ticket.status.value}
+
+
 def ensure_can_call(counter: Counter, current: Ticket | None) -> None:
     """Raise unless ``counter`` may call someone now (see :func:`call`)."""
     if counter.status != CounterStatus.OPEN:
         raise CounterNotOpen(f"counter {counter.label} is {counter.status.value}; open it first")
     if current is not None and current.status == TicketStatus.CALLED:
         raise CounterBusy(
-            f"counter {counter.label} has called {current.label}: recall, start or mark no-show first"
+            f"counter {counter.label} has called {current.label}: recall, start or mark no-show first",
+            details={"ticket": ticket_ref(current)},
         )
 
 
@@ -252,25 +286,30 @@ def open_counter(counter: Counter) -> None:
     counter.pause_reason = None
 
 
-def pause_counter(counter: Counter, reason: str) -> None:
+def pause_counter(counter: Counter, reason: str, current: Ticket | None = None) -> None:
     if not reason or not reason.strip():
         raise InvalidInput("a pause needs a reason", code="reason_required")
-    _require_idle(counter, "pause")
+    _require_idle(counter, "pause", current)
     if counter.status == CounterStatus.CLOSED:
         raise CounterNotOpen(f"counter {counter.label} is closed; open it first")
     counter.status = CounterStatus.PAUSED
     counter.pause_reason = reason.strip()
 
 
-def close_counter(counter: Counter) -> None:
-    _require_idle(counter, "close")
+def close_counter(counter: Counter, current: Ticket | None = None) -> None:
+    _require_idle(counter, "close", current)
     counter.status = CounterStatus.CLOSED
     counter.pause_reason = None
 
 
-def _require_idle(counter: Counter, action: str) -> None:
+def _require_idle(counter: Counter, action: str, current: Ticket | None = None) -> None:
+    """``current``: the ticket at the counter, if the caller loaded it, so the refusal can name it."""
     if counter.current_ticket_id is not None:
-        raise CounterBusy(f"cannot {action} counter {counter.label}: a ticket is still at the counter")
+        details = None
+        if current is not None and current.id == counter.current_ticket_id:
+            details = {"ticket": ticket_ref(current)}
+        raise CounterBusy(f"cannot {action} counter {counter.label}: a ticket is still at the counter",
+                          details=details)
 
 
 def estimate_wait(ahead: int, recent_service_s: Sequence[float], open_counters: int) -> int:

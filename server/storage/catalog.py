@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from devices.mqtt import check_id
 
 from .db import Database
+from .site_settings import SiteSettingsError, max_wait
 from .tables import counters, procedures, service_procedures, services, sites
 
 
@@ -60,6 +61,10 @@ def parse_site_file(path: Path) -> dict[str, Any]:
     if not site.get("id") or not site.get("name"):
         raise SiteFileError(f"{path}: [site] needs id and name")
     check_id(site["id"], "site id")
+    try:
+        max_wait(site.get("settings", {}))
+    except SiteSettingsError as err:
+        raise SiteFileError(f"{path}: [site.settings] {err}") from None
     known = {p["code"] for p in seed_procedures()} | {p.get("code") for p in data.get("procedures", [])}
     prefixes: set[str] = set()
     service_ids: set[str] = set()

@@ -51,14 +51,18 @@ class QueueReads:
             raise NotFound(f"unknown service {service_id!r} at site {site!r}", code="unknown_service")
         return row
 
-    def _counter(self, conn: Connection, site: str, counter_id: str) -> q.Counter:
-        row = conn.execute(select(counters).where(counters.c.site == site, counters.c.id == counter_id)).first()
+    def _counter(self, conn: Connection, site: str, counter_id: str, *, lock: bool = False) -> q.Counter:
+        """``lock``: hold the counter's row until commit (PostgreSQL ``FOR UPDATE``; SQLite's write
+        transaction already holds the whole database)."""
+        stmt = select(counters).where(counters.c.site == site, counters.c.id == counter_id)
+        row = conn.execute(stmt.with_for_update() if lock else stmt).first()
         if row is None:
             raise NotFound(f"unknown counter {counter_id!r} at site {site!r}", code="unknown_counter")
         return _counter_from_row(row)
 
-    def _ticket(self, conn: Connection, ticket_id: int) -> q.Ticket:
-        row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+    def _ticket(self, conn: Connection, ticket_id: int, *, lock: bool = False) -> q.Ticket:
+        stmt = select(tickets).where(tickets.c.id == ticket_id)
+        row = conn.execute(stmt.with_for_update() if lock else stmt).first()
         if row is None:
             raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
         return _ticket_from_row(row)

@@ -11,20 +11,22 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from devices.mqtt import Topics
 from server.domain import queue as q
-from server.domain.errors import InvalidInput, NotFound, QueueEmpty
+from server.domain.errors import InvalidInput, NotFound
 
 from . import outbox
+from .queue_claims import Retry, pick, run_claim
 from .queue_reads import QueueReads
 from .queue_rows import (
     _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _PRIORITY_WAITING, _TICKET_DEFAULTS,
     _ticket_from_row, _ticket_values, utcnow,
 )
-from .tables import counters, ticket_sequences, tickets
+from .site_settings import max_wait
+from .tables import counters, sites, ticket_sequences, tickets
 
 _TICKET_REF = re.compile(r"(?P<prefix>[^\W\d_]?)(?P<digits>[0-9]+)")
 """What an official may type to call a ticket: its id ("42") or today's label ("A012"; a site's
@@ -107,30 +109,51 @@ class QueueStore(QueueReads):
         return number
 
     # ---- counters -------------------------------------------------------------------------
+    # Every path that changes who holds a ticket runs through queue_claims.run_claim and locks
+    # the counter, then its ticket, then the claimed ticket (see queue_claims for why).
     def call_next(self, site: str, counter_id: str, actor: str | None = None, now: datetime | None = None):
         now = now or utcnow()
+        return run_claim(lambda: self._call_next_once(site, counter_id, actor, now))
+
+    def _call_next_once(self, site, counter_id, actor, now):
         with self.db.write() as conn:
-            counter = self._counter(conn, site, counter_id)
-            current = self._ticket(conn, counter.current_ticket_id) if counter.current_ticket_id else None
+            counter, current = self._locked_counter(conn, site, counter_id)
             q.ensure_can_call(counter, current)
-            day = self.today(conn, site, now)
-            ticket = self._pick(conn, counter, day)
+            ticket = pick(conn, counter, self.today(conn, site, now), self._overdue(conn, site, now))
             return self._do_call(conn, counter, ticket, current, actor, now)
 
     def call_chosen(self, site: str, counter_id: str, label_or_id: str, actor: str | None = None, now=None):
         now = now or utcnow()
+        return run_claim(lambda: self._call_chosen_once(site, counter_id, label_or_id, actor, now))
+
+    def _call_chosen_once(self, site, counter_id, label_or_id, actor, now):
         with self.db.write() as conn:
-            counter = self._counter(conn, site, counter_id)
-            current = self._ticket(conn, counter.current_ticket_id) if counter.current_ticket_id else None
-            ticket = self._find_ticket(conn, site, label_or_id, self.today(conn, site, now))
+            counter, current = self._locked_counter(conn, site, counter_id)
+            found = self._find_ticket(conn, site, label_or_id, self.today(conn, site, now))
+            # waits for a counter claiming it right now; then sees whether it is still waiting
+            ticket = self._ticket(conn, found.id, lock=True)
             return self._do_call(conn, counter, ticket, current, actor, now)
 
+    def _locked_counter(self, conn: Connection, site: str, counter_id: str) -> tuple[q.Counter, q.Ticket | None]:
+        """The counter (row locked) and the ticket it really holds (row locked), or None."""
+        counter = self._counter(conn, site, counter_id, lock=True)
+        current = None
+        if counter.current_ticket_id is not None:
+            current = q.held_ticket(counter, self._ticket(conn, counter.current_ticket_id, lock=True))
+        return counter, current
+
+    def _overdue(self, conn: Connection, site: str, now: datetime):
+        """Read at every call, so a reloaded site file's ``max_wait_minutes`` applies at once."""
+        settings = conn.execute(select(sites.c.settings).where(sites.c.id == site)).scalar_one_or_none()
+        return q.overdue_before(now, max_wait(settings))
+
     def _do_call(self, conn, counter, ticket, current, actor, now):
+        was = ticket.status
         finished = q.call(counter, ticket, current, now)
         if finished is not None:
-            self._save_ticket(conn, finished)
+            self._save_ticket(conn, finished, was=q.TicketStatus.SERVING)
             self._event(conn, finished.id, now, "finish", finished.status, counter.id, finished.service, actor)
-        self._save_ticket(conn, ticket, official=actor)
+        self._save_ticket(conn, ticket, official=actor, was=was)
         self._save_counter(conn, counter, official=actor)
         self._event(conn, ticket.id, now, "call", ticket.status, counter.id, ticket.service, actor)
         self._emit_call(conn, counter, ticket, now, recall=False)
@@ -139,35 +162,6 @@ class QueueStore(QueueReads):
         if finished is not None and finished.service != ticket.service:
             self._emit_queue_state(conn, counter.site, finished.service, finished.day, now)
         return self._view(conn, ticket)
-
-    def _pick(self, conn: Connection, counter: q.Counter, day) -> q.Ticket:
-        """SQL form of :func:`server.domain.queue.sort_key` (tests hold the two to the same order)."""
-        t = tickets.c
-        if not counter.services:
-            raise QueueEmpty(f"counter {counter.label} serves no service", code="queue_empty")
-        preference = case(
-            {svc: i for i, svc in enumerate(counter.services)}, value=t.service, else_=len(counter.services)
-        )
-        row = conn.execute(
-            select(tickets)
-            .where(
-                t.site == counter.site,
-                t.day == day,
-                t.status == "waiting",
-                ((t.target_counter == counter.id) | (t.target_counter.is_(None) & t.service.in_(counter.services))),
-            )
-            .order_by(
-                case((t.target_counter == counter.id, 0), else_=1),
-                preference,
-                case((t.priority.is_not(None), 0), else_=1),
-                t.issued_at,
-                t.id,
-            )
-            .limit(1)
-        ).first()
-        if row is None:
-            raise QueueEmpty(f"nobody is waiting for counter {counter.label}")
-        return _ticket_from_row(row)
 
     def _find_ticket(self, conn: Connection, site: str, label_or_id: str, day) -> q.Ticket:
         text = label_or_id.strip().upper()
@@ -194,22 +188,25 @@ class QueueStore(QueueReads):
     def set_counter(self, site: str, counter_id: str, action: str, reason: str | None = None,
                     actor: str | None = None, now: datetime | None = None) -> dict[str, Any]:
         now = now or utcnow()
+        return run_claim(lambda: self._set_counter_once(site, counter_id, action, reason, actor, now))
+
+    def _set_counter_once(self, site, counter_id, action, reason, actor, now) -> dict[str, Any]:
         with self.db.write() as conn:
-            counter = self._counter(conn, site, counter_id)
+            counter, current = self._locked_counter(conn, site, counter_id)
             if action == "open":
                 q.open_counter(counter)
             elif action == "pause":
-                q.pause_counter(counter, reason or "")
+                q.pause_counter(counter, reason or "", current)
             elif action == "close":
-                q.close_counter(counter)
+                q.close_counter(counter, current)
             else:  # pragma: no cover - routes only pass the three
                 raise InvalidInput(f"unknown counter action {action}")
             self._save_counter(conn, counter, official=actor if action == "open" else None)
-            self._emit_counter_state(conn, counter, None, now)
+            self._emit_counter_state(conn, counter, current, now)
             day = self.today(conn, site, now)
             for service_id in counter.services:
                 self._emit_queue_state(conn, site, service_id, day, now)
-            return self.counter_view(counter, None)
+            return self.counter_view(counter, current)
 
     # ---- ticket actions -------------------------------------------------------------------
     def ticket_action(self, ticket_id: int, action: str, *, actor: str | None = None,
@@ -217,12 +214,18 @@ class QueueStore(QueueReads):
                       site: str | None = None):
         """``site``: the caller's own site, if its token is limited to one (others' tickets are 404)."""
         now = now or utcnow()
+        return run_claim(lambda: self._ticket_action_once(ticket_id, action, actor, service, counter_id, now, site))
+
+    def _ticket_action_once(self, ticket_id, action, actor, service, counter_id, now, site):
         with self.db.write() as conn:
-            ticket = self._ticket(conn, ticket_id)
-            if site is not None and ticket.site != site:
+            seen = self._ticket(conn, ticket_id)  # which counter to lock first
+            if site is not None and seen.site != site:
                 raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
-            counter = self._counter(conn, ticket.site, ticket.counter) if ticket.counter else None
-            old_service = ticket.service
+            counter = self._counter(conn, seen.site, seen.counter, lock=True) if seen.counter else None
+            ticket = self._ticket(conn, ticket_id, lock=True)
+            if ticket.counter != seen.counter:
+                raise Retry()  # claimed or released between the two reads: lock in order again
+            was, old_service = ticket.status, ticket.service
             announce = False
 
             def at_counter() -> q.Counter:
@@ -252,7 +255,7 @@ class QueueStore(QueueReads):
                 q.transfer(counter, ticket, target_service, counter_id)
             else:  # pragma: no cover - routes only pass known actions
                 raise InvalidInput(f"unknown action {action}")
-            self._save_ticket(conn, ticket)
+            self._save_ticket(conn, ticket, was=was)
             self._event(conn, ticket.id, now, action, ticket.status, counter.id if counter else None, ticket.service, actor)
             if counter is not None:
                 self._save_counter(conn, counter)
@@ -265,11 +268,17 @@ class QueueStore(QueueReads):
             return self._view(conn, ticket)
 
     # ---- persistence helpers --------------------------------------------------------------
-    def _save_ticket(self, conn: Connection, ticket: q.Ticket, official: str | None = None) -> None:
+    def _save_ticket(self, conn: Connection, ticket: q.Ticket, *, was: q.TicketStatus,
+                     official: str | None = None) -> None:
+        """Write ``ticket`` back only if it is still ``was``: a claim is never overwritten."""
         values = _ticket_values(ticket)
         if official:
             values["official"] = official
-        conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(**values))
+        done = conn.execute(
+            update(tickets).where(tickets.c.id == ticket.id, tickets.c.status == was.value).values(**values)
+        )
+        if done.rowcount != 1:
+            raise Retry()
 
     def _save_counter(self, conn: Connection, counter: q.Counter, official: str | None = None) -> None:
         values = {"status": counter.status.value, "pause_reason": counter.pause_reason,

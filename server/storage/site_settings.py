@@ -5,7 +5,8 @@ Example::
     {"agency_code": "H12.34",
      "calendar": {"extra_days_off": ["2026-09-01"], "extra_working_days": ["2026-08-29"]},
      "appointment_time": "16:00",
-     "result_desk": "Quầy trả kết quả số 5"}
+     "result_desk": "Quầy trả kết quả số 5",
+     "max_wait_minutes": 45}
 
 Everything is optional; a bad value is a clear error naming the key, never a silent default.
 """
@@ -15,10 +16,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from server.domain.calendar import WorkingCalendar
+from server.domain.queue import DEFAULT_MAX_WAIT
 
 _AGENCY = re.compile(r"[A-Za-z0-9][A-Za-z0-9.]*")
 
@@ -68,3 +70,26 @@ def build_profile(site_id: str, name: str, address: str | None, tz_name: str, se
         raise SiteSettingsError(f"site {site_id}: appointment_time must be HH:MM") from None
     desk = settings.get("result_desk") or "Bộ phận trả kết quả"
     return SiteProfile(site_id, name, address, ZoneInfo(tz_name), agency, calendar, appointment, desk)
+
+
+def max_wait(settings: dict | str | None) -> timedelta | None:
+    """The queue's starvation limit: ``max_wait_minutes`` (default 60; 0 turns the rule off).
+
+    A ticket that has waited longer is called ahead of a counter's service preference
+    (:func:`server.domain.queue.sort_key`).
+    """
+    if isinstance(settings, str) or settings is None:
+        try:
+            settings = json.loads(settings or "{}")
+        except json.JSONDecodeError as err:
+            raise SiteSettingsError(f"settings is not JSON: {err}") from None
+    if not isinstance(settings, dict):
+        raise SiteSettingsError("settings must be a table of keys")
+    value = settings.get("max_wait_minutes")
+    if value is None:
+        return DEFAULT_MAX_WAIT
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24 * 60:
+        raise SiteSettingsError(
+            f"settings.max_wait_minutes must be a whole number of minutes from 0 (off) to 1440, not {value!r}"
+        )
+    return timedelta(minutes=value) if value else None

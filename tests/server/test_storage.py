@@ -1,17 +1,19 @@
 """Storage on real SQLite and real PostgreSQL: numbering, concurrency, call order, outbox."""
 
+import json
 import random
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, select, update
 
 from server.domain import queue as q
 from server.storage import outbox
 from server.storage.queue_rows import _counter_from_row, _ticket_from_row
 from server.storage.queue_store import QueueStore
-from server.storage.tables import counters, outbox as outbox_table, tickets
+from server.storage.tables import counters, outbox as outbox_table, sites, tickets
 
 MORNING = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 08:00 local
 
@@ -80,11 +82,18 @@ def test_concurrent_retries_with_one_key_give_one_ticket(db):
     assert len(ids) == 8 and len(set(ids)) == 1
 
 
-def test_sql_call_order_matches_the_domain_rule(db):
+@pytest.mark.parametrize("max_wait_minutes", [0, 90, None, 200])
+def test_sql_call_order_matches_the_domain_rule(db, max_wait_minutes):
+    """Calls at 10:00 of tickets issued 08:00–09:00: no limit, half late, all late (default), none late."""
     s = store(db)
     rng = random.Random(7)
+    settings = {} if max_wait_minutes is None else {"max_wait_minutes": max_wait_minutes}
+    limit = timedelta(minutes=max_wait_minutes) if max_wait_minutes else None
+    if max_wait_minutes is None:
+        limit = q.DEFAULT_MAX_WAIT
     with db.write() as conn:
         conn.execute(update(counters).where(counters.c.id == "2").values(status="open"))
+        conn.execute(update(sites).where(sites.c.id == "demo").values(settings=json.dumps(settings)))
     for i in range(40):
         svc = rng.choice(["hotich", "chungthuc", "cutru"])
         prio = rng.choice([None, None, None, "elderly"])
@@ -95,7 +104,7 @@ def test_sql_call_order_matches_the_domain_rule(db):
     expected = []
     while True:
         try:
-            nxt = q.pick_next(counter, pool)
+            nxt = q.pick_next(counter, pool, q.overdue_before(MORNING + timedelta(hours=2), limit))
         except q.QueueEmpty:
             break
         expected.append(nxt.label)
