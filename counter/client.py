@@ -15,9 +15,11 @@ import httpx
 class ServerError(Exception):
     """An answer other than 2xx, or no answer. ``code`` is the server's error code."""
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None, details: dict | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code, self.message, self.status = code, message, status
+        self.details = details or {}
+        """The error's other fields, e.g. ``ticket`` on a ``counter_busy`` (the ticket at the counter)."""
 
     @property
     def retry(self) -> bool:
@@ -56,12 +58,14 @@ class CounterClient:
             raise ServerError("offline", str(err) or type(err).__name__) from err
         if response.is_success:
             return response
+        details: dict = {}
         try:
             error = response.json()["error"]
             code, message = str(error["code"]), str(error.get("message", ""))
-        except (ValueError, KeyError, TypeError):
+            details = {k: v for k, v in error.items() if k not in ("code", "message")}
+        except (ValueError, KeyError, TypeError, AttributeError):
             code, message = f"http_{response.status_code}", response.text[:200]
-        raise ServerError(code, message, response.status_code)
+        raise ServerError(code, message, response.status_code, details)
 
     @property
     def _counter_path(self) -> str:

@@ -203,10 +203,23 @@ class TerminalModel(DossierDesk):
 
     # ---- calling ------------------------------------------------------------------------------
     def call_next(self) -> bool:
-        return self._run("call_next", lambda: self._called(self.client.call_next()))
+        return self._run("call_next", lambda: self._call(self.client.call_next))
 
     def call_ticket(self, number: str) -> bool:
-        return self._run("call_ticket", lambda: self._called(self.client.call_ticket(number.strip().upper())))
+        return self._run("call_ticket", lambda: self._call(lambda: self.client.call_ticket(number.strip().upper())))
+
+    def _call(self, send: Callable[[], dict[str, Any]]) -> str | Notice:
+        """Call; if the server says someone is already called here (a call whose answer was lost,
+        another terminal of this counter), take that ticket up instead of leaving the screen stale."""
+        try:
+            return self._called(send())
+        except ServerError as err:
+            held = err.details.get("ticket") if err.code == "counter_busy" else None
+            if not isinstance(held, dict) or not held.get("id"):
+                raise
+            self.current = self.client.ticket(int(held["id"]))
+            text = f"Số {self.current['number']} đang ở quầy này. {error_sentence('counter_busy')}"
+            return Notice(text, "counter_busy", ok=False)
 
     def select(self, number: str | None) -> None:
         with self._lock:

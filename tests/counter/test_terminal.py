@@ -82,7 +82,8 @@ def test_a_day_at_the_counter(site, terminal):
     refused(terminal, "invalid_transition")
     assert terminal.current["number"] == "A001" and terminal.current["status"] == "called"
     assert not terminal.call_next()
-    refused(terminal, "counter_busy")
+    assert terminal.error_code == "counter_busy" and terminal.message_is_error
+    assert terminal.message == "Số A001 đang ở quầy này. " + ERRORS_VI["counter_busy"]
 
     assert terminal.key("f2") and terminal.message == "Đã gọi lại số A001."
     assert terminal.current["recall_count"] == 1
@@ -152,3 +153,18 @@ def test_server_unreachable_is_said_plainly():
         with pytest.raises(ServerError) as err:
             client.counters()
         assert err.value.retry
+
+
+def test_a_call_whose_answer_was_lost_is_taken_up_from_the_counter_busy_answer(site, terminal):
+    """The server called A001 but the terminal never heard back (crash, cable): pressing call-next
+    again is refused, and the refusal names A001, so the official carries on with it."""
+    assert terminal.login("canbo1", PASSWORD) and terminal.open()
+    a1, _ = issue(site, "hotich"), issue(site, "hotich")
+    with site.client("canbo1") as http:  # the call the terminal lost the answer to
+        assert http.post("/api/v1/sites/demo/counters/1/call-next").json()["id"] == a1["id"]
+    assert terminal.current is None
+    assert not terminal.call_next()
+    assert terminal.error_code == "counter_busy" and "A001" in terminal.message
+    assert (terminal.current["id"], terminal.current["status"]) == (a1["id"], "called")
+    assert terminal.start() and terminal.current["status"] == "serving"
+    assert terminal.call_next() and terminal.current["number"] == "A002"

@@ -164,3 +164,62 @@ def test_estimated_wait_uses_median_and_open_counters():
     # median of (60, 120, 1800) is 120: one long case does not blow up the estimate
     assert q.estimate_wait(6, [60, 120, 1800], 2) == 360
     assert q.estimate_wait(3, [200], 0) == 600  # no counter open: as if one were
+
+
+def drain(c, pool, overdue):
+    order, pool = [], list(pool)
+    while pool:
+        nxt = q.pick_next(c, pool, overdue)
+        order.append(nxt.id)
+        pool.remove(nxt)
+    return order
+
+
+def test_a_second_choice_waiting_past_the_limit_is_called_ahead_of_preference():
+    c = counter(services=("hotich", "chungthuc"))
+    # a steady first-choice queue that never empties, and one chungthuc ticket from 08:00
+    pool = [ticket(1, service="chungthuc", prefix="B", minutes=0)] + [ticket(n, minutes=n) for n in range(2, 60)]
+    at_0830 = q.overdue_before(T0 + timedelta(minutes=30), q.DEFAULT_MAX_WAIT)
+    at_0901 = q.overdue_before(T0 + timedelta(minutes=61), q.DEFAULT_MAX_WAIT)
+    assert q.pick_next(c, pool, None).id == 2  # without a limit: starved while hotich has people
+    assert q.pick_next(c, pool, at_0830).id == 2  # within the hour: preference as before
+    assert q.pick_next(c, pool, at_0901).id == 1  # past the hour: reached
+
+
+def test_late_tickets_go_longest_first_priority_first_and_sent_tickets_stay_ahead():
+    c = counter(services=("hotich", "chungthuc"))
+    sent = ticket(9, minutes=50)
+    sent.target_counter = "1"
+    pool = [
+        ticket(1, service="chungthuc", prefix="B", minutes=0),                                 # late
+        ticket(2, minutes=3),                                                                  # late, preferred
+        ticket(3, service="chungthuc", prefix="B", minutes=5, priority=q.Priority.DISABLED),  # late, priority
+        ticket(4, minutes=40),                                                                 # not late
+        ticket(5, service="chungthuc", prefix="B", minutes=41),                               # not late
+        sent,
+    ]
+    overdue = q.overdue_before(T0 + timedelta(minutes=70), timedelta(minutes=60))  # 08:10
+    assert drain(c, pool, overdue) == [9, 3, 1, 2, 4, 5]
+
+
+def test_counter_busy_names_the_ticket_at_the_counter():
+    c, t = counter(), ticket(7)
+    q.call(c, t, None, T0)
+    with pytest.raises(CounterBusy) as err:
+        q.ensure_can_call(c, t)
+    assert err.value.details == {"ticket": {"id": 7, "number": "A007", "status": "called"}}
+    with pytest.raises(CounterBusy) as err:
+        q.close_counter(c, t)
+    assert err.value.details["ticket"]["number"] == "A007"
+
+
+def test_a_counter_pointing_at_a_ticket_it_does_not_hold_is_freed_not_stuck():
+    c1 = counter()
+    c2 = q.Counter(id="2", site="demo", label="Quầy 2", services=["hotich"], status=q.CounterStatus.OPEN)
+    t = ticket(1)
+    q.call(c1, t, None, T0)
+    c2.current_ticket_id = t.id  # what the PostgreSQL race once left behind
+    assert q.held_ticket(c1, t) is t
+    assert q.held_ticket(c2, t) is None and c2.current_ticket_id is None
+    q.call(c2, ticket(2), None, T0)  # counter 2 calls again
+    assert c2.current_ticket_id == 2
