@@ -64,8 +64,8 @@ def test_eight_kiosks_2000_tickets_no_duplicate_no_gap(db_url, tmp_path):
         server.stop()
 
 
-def test_kill_9_mid_issue_loses_nothing_and_numbering_continues(tmp_path, broker):
-    db_url = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
+def test_kill_9_mid_issue_loses_nothing_and_numbering_continues(db_url, tmp_path, broker):
+    """Eight kiosks' HTTP clients at once, on SQLite and PostgreSQL; kill -9; restart."""
     server, kiosk, official = prepared_server(db_url, tmp_path, mqtt_url=broker.url(SERVER_USER))
     stop = threading.Event()
     results = {"ok": [], "inflight": [None] * 8}

@@ -32,8 +32,8 @@ def issue(kiosk, service: str) -> dict:
 
 def demo_with_settings(tmp_path, settings: str):
     text = catalog.demo_site_file().read_text(encoding="utf-8")
-    text = text.replace('address = "Xã Mường Phăng, tỉnh Điện Biên"\n',
-                        f'address = "Xã Mường Phăng, tỉnh Điện Biên"\n\n[site.settings]\n{settings}\n')
+    assert "\nmax_wait_minutes = 30\n" in text
+    text = text.replace("\nmax_wait_minutes = 30\n", f"\n{settings}\n")
     path = tmp_path / f"site-{uuid.uuid4().hex[:6]}.toml"
     path.write_text(text, encoding="utf-8")
     return path
