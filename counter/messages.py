@@ -12,6 +12,7 @@ ERRORS_VI: dict[str, str] = {
     "counter_busy": "Quầy đang có người được gọi hoặc đang phục vụ. Hãy gọi lại, bắt đầu, "
                     "hoặc đánh dấu vắng mặt trước.",
     "queue_empty": "Không còn ai đang chờ ở quầy này.",
+    "try_again": "Số này đang được quầy khác gọi cùng lúc. Hãy bấm lại.",
     "invalid_transition": "Không thể làm việc này với số hiện tại (ví dụ: chưa bắt đầu thì chưa thể kết thúc).",
     "service_not_served": "Quầy này không phục vụ lĩnh vực của số đó. Hãy chuyển số sang quầy khác.",
     "reason_required": "Hãy nhập lý do tạm dừng quầy.",

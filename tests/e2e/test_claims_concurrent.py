@@ -188,3 +188,42 @@ def test_park_and_transfer_of_one_ticket_at_once_keep_every_answer(crowd, offici
                 assert ticket["service"] == "chungthuc"
             else:
                 officials["1"].post(f"/api/v1/tickets/{tid}/cancel")
+
+
+NEXT = {  # (status, action) → status after it, the domain's rules for a ticket at its counter
+    ("called", "recall"): "called", ("called", "start"): "serving", ("called", "no-show"): "no_show",
+    ("serving", "finish"): "done",
+}
+
+
+def test_recall_start_and_no_show_pressed_at_once_leave_one_legal_history(crowd, officials):
+    """Six officials act on the ticket at counter 1 at once: the kept history is one legal sequence."""
+    actions = ["recall", "recall", "start", "start", "no-show", "no-show"]
+    with crowd.client() as kiosk:
+        for _ in range(12):
+            crowd.issue(kiosk)
+            called = officials["1"].post("/api/v1/sites/demo/counters/1/call-next")
+            assert called.status_code == 200, called.text
+            tid = called.json()["id"]
+            answers = at_once([
+                (lambda c=c, a=a: officials[c].post(f"/api/v1/tickets/{tid}/{a}")) for c, a in zip(COUNTERS, actions)
+            ])
+            assert {code(a) for a in answers if a.status_code != 200} <= {"invalid_transition"}
+            done = Tally(a for a, r in zip(actions, answers) if r.status_code == 200)
+            history = events_of(crowd.db_url, tid)
+            assert history[:2] == ["issue", "call"] and Tally(history[2:]) == done, history
+            status, recalls = "called", 0
+            for action in history[2:]:
+                assert (status, action) in NEXT, history  # e.g. a no-show kept after a start
+                status = NEXT[(status, action)]
+                if action == "recall":
+                    recalls += 1
+                    status = "no_show" if recalls > 2 else status  # past the recall limit
+            ticket = officials["1"].get(f"/api/v1/tickets/{tid}").json()
+            assert ticket["status"] == status
+            at_counter = counter_tickets(kiosk)["1"]
+            assert at_counter == (tid if status in ("called", "serving") else None)
+            if status == "called":
+                officials["1"].post(f"/api/v1/tickets/{tid}/no-show")
+            if status == "serving":
+                officials["1"].post(f"/api/v1/tickets/{tid}/finish")
