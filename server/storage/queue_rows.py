@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from server.domain import queue as q
 
-from .tables import counters, services, ticket_events, ticket_sequences, tickets
+from .tables import counters, services, sites, ticket_events, ticket_sequences, tickets
 
 _INSERT_TICKET = insert(tickets).returning(tickets.c.id)
 _TICKET_DEFAULTS = {
@@ -52,6 +52,14 @@ _RECENT_DONE = (
     select(_T.called_at, _T.finished_at).where(*_IN_SERVICE, _T.finished_at.is_not(None))
     .order_by(_T.finished_at.desc()).limit(q.RECENT_SAMPLES)
 )
+_LOCK_COUNTER = (
+    select(counters, sites.c.settings.label("site_settings"))
+    .join(sites, sites.c.id == counters.c.site)
+    .where(counters.c.site == bindparam("p_site"), counters.c.id == bindparam("p_counter"))
+    .with_for_update(of=counters)
+)
+"""A counter's row, locked (PostgreSQL; SQLite's write transaction holds it anyway), with its
+site's settings (the starvation limit) in the same round trip."""
 _OPEN_COUNTERS = select(counters.c.services).where(counters.c.site == _P_SITE, counters.c.status == "open")
 
 

@@ -22,11 +22,11 @@ from . import outbox
 from .queue_claims import Retry, pick, run_claim
 from .queue_reads import QueueReads
 from .queue_rows import (
-    _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _PRIORITY_WAITING, _TICKET_DEFAULTS,
-    _ticket_from_row, _ticket_values, utcnow,
+    _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _LOCK_COUNTER, _PRIORITY_WAITING, _TICKET_DEFAULTS,
+    _counter_from_row, _ticket_from_row, _ticket_values, utcnow,
 )
 from .site_settings import max_wait
-from .tables import counters, sites, ticket_sequences, tickets
+from .tables import counters, ticket_sequences, tickets
 
 _TICKET_REF = re.compile(r"(?P<prefix>[^\W\d_]?)(?P<digits>[0-9]+)")
 """What an official may type to call a ticket: its id ("42") or today's label ("A012"; a site's
@@ -117,9 +117,10 @@ class QueueStore(QueueReads):
 
     def _call_next_once(self, site, counter_id, actor, now):
         with self.db.write() as conn:
-            counter, current = self._locked_counter(conn, site, counter_id)
+            counter, current, settings = self._locked_counter(conn, site, counter_id)
             q.ensure_can_call(counter, current)
-            ticket = pick(conn, counter, self.today(conn, site, now), self._overdue(conn, site, now))
+            overdue = q.overdue_before(now, max_wait(settings))
+            ticket = pick(conn, counter, self.today(conn, site, now), overdue)
             return self._do_call(conn, counter, ticket, current, actor, now)
 
     def call_chosen(self, site: str, counter_id: str, label_or_id: str, actor: str | None = None, now=None):
@@ -128,24 +129,24 @@ class QueueStore(QueueReads):
 
     def _call_chosen_once(self, site, counter_id, label_or_id, actor, now):
         with self.db.write() as conn:
-            counter, current = self._locked_counter(conn, site, counter_id)
+            counter, current, _ = self._locked_counter(conn, site, counter_id)
             found = self._find_ticket(conn, site, label_or_id, self.today(conn, site, now))
             # waits for a counter claiming it right now; then sees whether it is still waiting
             ticket = self._ticket(conn, found.id, lock=True)
             return self._do_call(conn, counter, ticket, current, actor, now)
 
-    def _locked_counter(self, conn: Connection, site: str, counter_id: str) -> tuple[q.Counter, q.Ticket | None]:
-        """The counter (row locked) and the ticket it really holds (row locked), or None."""
-        counter = self._counter(conn, site, counter_id, lock=True)
+    def _locked_counter(self, conn: Connection, site: str, counter_id: str):
+        """(the counter, row locked; the ticket it really holds, row locked, or None; the site's
+        settings JSON). The settings are read at every call, in the same statement, so a reloaded
+        site file's ``max_wait_minutes`` applies at once."""
+        row = conn.execute(_LOCK_COUNTER, {"p_site": site, "p_counter": counter_id}).first()
+        if row is None:
+            raise NotFound(f"unknown counter {counter_id!r} at site {site!r}", code="unknown_counter")
+        counter = _counter_from_row(row)
         current = None
         if counter.current_ticket_id is not None:
             current = q.held_ticket(counter, self._ticket(conn, counter.current_ticket_id, lock=True))
-        return counter, current
-
-    def _overdue(self, conn: Connection, site: str, now: datetime):
-        """Read at every call, so a reloaded site file's ``max_wait_minutes`` applies at once."""
-        settings = conn.execute(select(sites.c.settings).where(sites.c.id == site)).scalar_one_or_none()
-        return q.overdue_before(now, max_wait(settings))
+        return counter, current, row.site_settings
 
     def _do_call(self, conn, counter, ticket, current, actor, now):
         was = ticket.status
@@ -192,7 +193,7 @@ class QueueStore(QueueReads):
 
     def _set_counter_once(self, site, counter_id, action, reason, actor, now) -> dict[str, Any]:
         with self.db.write() as conn:
-            counter, current = self._locked_counter(conn, site, counter_id)
+            counter, current, _ = self._locked_counter(conn, site, counter_id)
             if action == "open":
                 q.open_counter(counter)
             elif action == "pause":
@@ -222,9 +223,11 @@ class QueueStore(QueueReads):
             if site is not None and seen.site != site:
                 raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
             counter = self._counter(conn, seen.site, seen.counter, lock=True) if seen.counter else None
-            ticket = self._ticket(conn, ticket_id, lock=True)
-            if ticket.counter != seen.counter:
-                raise Retry()  # claimed or released between the two reads: lock in order again
+            ticket = seen
+            if not self.db.is_sqlite:  # SQLite's write transaction already holds everything
+                ticket = self._ticket(conn, ticket_id, lock=True)
+                if ticket.counter != seen.counter:
+                    raise Retry()  # claimed or released between the two reads: lock in order again
             was, old_service = ticket.status, ticket.service
             announce = False
 
