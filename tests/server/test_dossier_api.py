@@ -136,7 +136,7 @@ def test_rating_once_per_finished_ticket(site):
     with site.client("canbo1") as c:
         c.post("/api/v1/sites/demo/counters/1/open")
         c.post("/api/v1/sites/demo/counters/1/call-next")
-        with site.client("display") as display:
+        with site.client("counter-1") as display:
             early = display.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"rating": "satisfied"})
             c.post(f"/api/v1/tickets/{ticket['id']}/start")
             c.post(f"/api/v1/tickets/{ticket['id']}/finish")
