@@ -43,10 +43,10 @@ def token_list(
         rows = store.active_tokens(sessions=sessions)
     finally:
         store.db.close()
-    header = ("ID", "KIND", "NAME", "ROLE", "SITE", "COUNTER", "CREATED", "LAST USED", "EXPIRES")
+    header = ("ID", "KIND", "NAME", "ROLE", "SITE", "COUNTER", "CREATED", "EXPIRES", "LAST USED")
     table = [header] + [
         (str(r["id"]), r["kind"], r["subject"], r["role"], r["site"] or "-", r["counter"] or "-",
-         _when(r["created_at"]), _when(r["last_used_at"]), _when(r["expires_at"]) if r["expires_at"] else "-")
+         _when(r["created_at"]), _when(r["expires_at"]) if r["expires_at"] else "-", _when(r["last_used_at"]))
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
