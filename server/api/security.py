@@ -18,7 +18,7 @@ import secrets
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.config import Network, parse_networks  # noqa: F401  (re-exported for the app)
+from server.config import Network
 
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
