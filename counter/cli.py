@@ -138,7 +138,8 @@ def display(
                                               "counter screen (with --token): send citizens' ratings to it"),
     token: Optional[str] = typer.Option(None, "--token", envvar="MOTCUA_DISPLAY_TOKEN",
                                         help="this display's device token: the counter screen asks the citizen "
-                                             "to rate the service after each ticket (needs --server)"),
+                                             "to rate the service after each ticket (needs --server; issue it "
+                                             "with `motcua token issue --role display --counter N`)"),
     name: str = typer.Option("", "--name", help="centre name shown on the hall display"),
     notice: str = typer.Option("", "--notice", help="a notice scrolling along the bottom"),
     windowed: bool = typer.Option(False, "--windowed", help="a window instead of full screen"),

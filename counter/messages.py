@@ -23,6 +23,12 @@ ERRORS_VI: dict[str, str] = {
     "bad_credentials": "Sai tên đăng nhập hoặc mật khẩu.",
     "unauthorized": "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.",
     "invalid_token": "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.",
+    "token_expired": "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.",
+    "token_revoked": "Phiên đăng nhập đã bị thu hồi (đã đăng xuất hoặc quản trị viên thu hồi). Hãy đăng nhập lại.",
+    "account_locked": "Tài khoản tạm thời bị khoá do nhập sai mật khẩu nhiều lần. Hãy thử lại sau ít phút "
+                      "hoặc liên hệ quản trị viên.",
+    "too_many_attempts": "Nhập sai mật khẩu quá nhiều lần từ máy này. Hãy chờ một phút rồi thử lại.",
+    "login_busy": "Máy chủ đang bận kiểm tra đăng nhập. Hãy thử lại sau giây lát.",
     "forbidden": "Tài khoản này không có quyền làm việc này.",
     "wrong_site": "Tài khoản này thuộc trung tâm khác.",
     "invalid_request": "Thông tin gửi lên chưa đúng. Kiểm tra lại rồi thử lại.",

@@ -58,7 +58,8 @@ def server(
         typer.echo(f"motcua: {err}", err=True)
         raise typer.Exit(2) from err
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False,
+                proxy_headers=False)  # X-Forwarded-For: only from MOTCUA_TRUSTED_PROXIES (server/api/security.py)
 
 
 @db_app.command("upgrade")
@@ -164,6 +165,7 @@ def _mount_optional() -> None:
         devices_app = None
     if devices_app is not None:
         app.add_typer(devices_app, name="devices", help="Check printers, card readers and displays on site")
+    importlib.import_module("motcua.tokens").register(app)  # motcua token list|issue|revoke
     for module in ("kiosk.cli", "counter.cli"):
         try:
             part = importlib.import_module(module)

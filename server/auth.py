@@ -2,17 +2,23 @@
 
 Tokens are random (256 bits) and only their SHA-256 is stored, so a copy of the database gives no
 working token. Session tokens expire; device tokens (kiosk, display) live until revoked.
-A small in-process cache keeps the per-request check off the database on the hot path.
+
+Every request reads its token's row (one indexed read): an expired token stops working at its
+expiry to the second, and a token revoked by ``POST /auth/logout`` or by ``motcua token revoke``
+in another process stops working on the very next request. (An in-process cache used to keep a
+token alive for 30 s after its expiry, and could not see a revocation made by the command line.)
+
+Password hashing is slow and takes ~64 MiB on purpose; the login route runs it through
+:class:`server.login_guard.LoginGuard`, which bounds how many run at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,7 +30,9 @@ from server.storage.tables import api_tokens, users
 ROLES = ("admin", "manager", "official", "kiosk", "display")
 HUMAN_ROLES = ("admin", "manager", "official")
 DEVICE_ROLES = ("kiosk", "display")
-CACHE_S = 30.0
+LAST_USED_EVERY_S = 60.0
+"""``last_used_at`` is written at most this often per token: a write per request would queue
+every kiosk behind SQLite's single writer for a figure nobody reads to the second."""
 
 _hasher = PasswordHasher()
 
@@ -42,10 +50,15 @@ class Principal:
     role: str
     site: str | None
     kind: str  # session | device
+    counter: str | None = None  # a counter's own display: the counter it stands over
 
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class AuthStore:
@@ -53,9 +66,8 @@ class AuthStore:
         self.db = db
         self.hasher = hasher or _hasher  # tests pass a cheap one; verify reads the cost from each hash
         self.token_ttl_s = token_ttl_s
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
-        self._lock = threading.Lock()
 
+    # ---- accounts and passwords -----------------------------------------------------------------
     def add_user(self, username: str, password: str, role: str, *, site: str | None = None,
                  full_name: str | None = None) -> None:
         if role not in HUMAN_ROLES:
@@ -70,58 +82,103 @@ class AuthStore:
             else:
                 conn.execute(insert(users).values(username=username, **values))
 
-    def login(self, username: str, password: str) -> tuple[str, Principal]:
+    def find_user(self, username: str) -> Any:
+        """The active account's row, or None."""
         with self.db.read() as conn:
-            row = conn.execute(select(users).where(users.c.username == username, users.c.active)).first()
+            return conn.execute(select(users).where(users.c.username == username, users.c.active)).first()
+
+    def check_password(self, row: Any, password: str) -> bool:
+        """Slow on purpose (argon2). An unknown account costs the same: which names exist stays hidden."""
         try:
             if row is None:
-                self.hasher.hash(password)  # same time either way: don't reveal which usernames exist
-                raise VerificationError()
-            self.hasher.verify(row.password_hash, password)
-        except (VerificationError, InvalidHashError) as err:
-            raise AuthError("bad_credentials", "wrong username or password") from err
-        principal = Principal(row.username, row.role, row.site, "session")
-        expires = datetime.now(timezone.utc) + timedelta(seconds=self.token_ttl_s)
-        return self._issue(principal, expires), principal
+                self.hasher.hash(password)
+                return False
+            return self.hasher.verify(row.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
-    def device_token(self, name: str, role: str, site: str | None = None) -> str:
+    def start_session(self, row: Any) -> tuple[str, Principal, datetime]:
+        principal = Principal(row.username, row.role, row.site, "session")
+        expires = _now() + timedelta(seconds=self.token_ttl_s)
+        return self._issue(principal, expires), principal, expires
+
+    def login(self, username: str, password: str) -> tuple[str, Principal]:
+        """Check and open a session in one call (tools and tests; the HTTP route goes through the guard)."""
+        row = self.find_user(username)
+        if not self.check_password(row, password):
+            raise AuthError("bad_credentials", "wrong username or password")
+        token, principal, _ = self.start_session(row)
+        return token, principal
+
+    # ---- tokens ---------------------------------------------------------------------------------
+    def device_token(self, name: str, role: str, site: str | None = None, *, counter: str | None = None) -> str:
         if role not in DEVICE_ROLES:
             raise AuthError("bad_role", f"device role must be one of {', '.join(DEVICE_ROLES)}")
-        return self._issue(Principal(name, role, site, "device"), None)
+        if counter is not None and role != "display":
+            raise AuthError("bad_role", "only a display stands over a counter (--counter needs --role display)")
+        return self._issue(Principal(name, role, site, "device", counter), None)
 
     def _issue(self, principal: Principal, expires: datetime | None) -> str:
         token = secrets.token_urlsafe(32)
         with self.db.write() as conn:
             conn.execute(insert(api_tokens).values(
                 token_hash=_hash_token(token), kind=principal.kind, role=principal.role,
-                subject=principal.subject, site=principal.site, created_at=datetime.now(timezone.utc),
+                subject=principal.subject, site=principal.site, counter=principal.counter, created_at=_now(),
                 expires_at=expires,
             ))
         return token
 
-    def revoke(self, token: str) -> None:
-        with self.db.write() as conn:
-            conn.execute(update(api_tokens).where(api_tokens.c.token_hash == _hash_token(token))
-                         .values(revoked_at=datetime.now(timezone.utc)))
-        with self._lock:
-            self._cache.pop(_hash_token(token), None)
-
-    def authenticate(self, token: str) -> Principal | None:
+    def authenticate(self, token: str) -> Principal:
+        """The token's principal, or :class:`AuthError` saying why not (unknown, expired, revoked)."""
         digest = _hash_token(token)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
         with self.db.read() as conn:
             row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
-        principal = None
-        if row is not None and row.revoked_at is None and (
-            row.expires_at is None or row.expires_at > datetime.now(timezone.utc)
-        ):
-            principal = Principal(row.subject, row.role, row.site, row.kind)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now + CACHE_S, principal)
-        return principal
+        now = _now()
+        if row is None:
+            raise AuthError("invalid_token", "unknown token; log in again (or ask an administrator for a device token)")
+        if row.revoked_at is not None:
+            raise AuthError("token_revoked", f"this token was revoked at {row.revoked_at.isoformat(timespec='seconds')} "
+                            "(logged out, or withdrawn by an administrator); log in again or ask for a new one")
+        if row.expires_at is not None and row.expires_at <= now:
+            raise AuthError("token_expired", f"this session expired at {row.expires_at.isoformat(timespec='seconds')}; "
+                            "log in again")
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() >= LAST_USED_EVERY_S:
+            with self.db.write() as conn:
+                conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
+        return Principal(row.subject, row.role, row.site, row.kind, row.counter)
+
+    # ---- revocation -----------------------------------------------------------------------------
+    def revoke(self, token: str) -> bool:
+        """Revoke the token presented (logout). False if it was unknown or already revoked."""
+        return self._revoke(api_tokens.c.token_hash == _hash_token(token)) > 0
+
+    def revoke_ids(self, ids: list[int]) -> int:
+        return self._revoke(api_tokens.c.id.in_(ids)) if ids else 0
+
+    def revoke_device(self, name: str) -> int:
+        """Every live token of the device called ``name`` (a stolen kiosk's, say)."""
+        return self._revoke((api_tokens.c.kind == "device") & (api_tokens.c.subject == name))
+
+    def revoke_user(self, username: str) -> int:
+        """Every open session of ``username`` (a lost phone, an official who left)."""
+        return self._revoke((api_tokens.c.kind == "session") & (api_tokens.c.subject == username))
+
+    def _revoke(self, where) -> int:
+        with self.db.write() as conn:
+            result = conn.execute(update(api_tokens).where(where, api_tokens.c.revoked_at.is_(None))
+                                  .values(revoked_at=_now()))
+            return result.rowcount or 0
+
+    def active_tokens(self, *, sessions: bool = False) -> list[dict[str, Any]]:
+        """Live device tokens (and open sessions if asked): never the token, only what names it."""
+        now = _now()
+        kinds = ("device", "session") if sessions else ("device",)
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(api_tokens.c.id, api_tokens.c.kind, api_tokens.c.subject, api_tokens.c.role, api_tokens.c.site,
+                       api_tokens.c.counter, api_tokens.c.created_at, api_tokens.c.expires_at,
+                       api_tokens.c.last_used_at)
+                .where(api_tokens.c.revoked_at.is_(None), api_tokens.c.kind.in_(kinds))
+                .order_by(api_tokens.c.kind, api_tokens.c.subject, api_tokens.c.id)
+            ).all()
+        return [dict(r._mapping) for r in rows if r.expires_at is None or r.expires_at > now]

@@ -6,14 +6,21 @@ Values come from ``MOTCUA_*`` environment variables, or a TOML file given with `
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import tomllib
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Union
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me"
+SECRET_KEY_MIN_BITS = 64
+"""Estimated from the key's own characters; ``secrets.token_urlsafe(32)`` has about 220."""
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+GENERATE_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class ConfigError(Exception):
@@ -43,6 +50,18 @@ class Settings(BaseSettings):
     """Shared secret for signed webhooks from that system (HMAC-SHA256)."""
     connector_interval_s: float = Field(default=30.0, gt=0)
     """How often dossier events are pushed to, and status changes pulled from, that system."""
+    # -- who may log in how often, and whose X-Forwarded-For is believed (server/login_guard.py)
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks of reverse proxies whose ``X-Forwarded-For`` is
+    believed (e.g. ``127.0.0.1`` behind a local nginx). Default: none, the peer address counts."""
+    login_hash_slots: int = Field(default=2, ge=1, le=64)
+    """Password checks (argon2, ~64 MiB each) running at once; more logins wait, then get 503."""
+    login_wait_s: float = Field(default=2.0, gt=0)
+    login_lockout_after: int = Field(default=5, ge=1)
+    """Wrong passwords for one account within ``login_lockout_s`` that lock it."""
+    login_lockout_s: float = Field(default=900.0, gt=0)
+    login_address_failures_per_minute: int = Field(default=10, ge=1)
+    """Wrong passwords one client address may send per minute (any accounts) before a 429."""
 
     @field_validator("public_url")
     @classmethod
@@ -57,12 +76,48 @@ class Settings(BaseSettings):
                 "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
         if len(self.secret_key) < 16:
-            raise ConfigError("MOTCUA_SECRET_KEY is too short (16 characters at least)")
+            raise ConfigError(f"MOTCUA_SECRET_KEY is too short (16 characters at least); generate one with: {GENERATE_KEY}")
+        bits = secret_key_bits(self.secret_key)
+        if not self.demo and bits < SECRET_KEY_MIN_BITS:
+            raise ConfigError(f"MOTCUA_SECRET_KEY is too easy to guess (about {bits:.0f} bits, "
+                              f"{SECRET_KEY_MIN_BITS} needed: short or repetitive); generate one with: {GENERATE_KEY}")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as err:
+            raise ConfigError(f"MOTCUA_TRUSTED_PROXIES: {err}") from None
         if self.connector not in (None, "", "sim"):
             raise ConfigError(f"MOTCUA_CONNECTOR={self.connector!r} is not a known one-stop connector (known: sim)")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ConfigError("MOTCUA_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
         return self
+
+
+def parse_networks(text: str | Iterable[str] | None) -> tuple[Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` → networks. Raises ValueError naming a bad entry."""
+    if not text:
+        return ()
+    items = text.split(",") if isinstance(text, str) else list(text)
+    networks = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8)") from None
+    return tuple(networks)
+
+
+def secret_key_bits(key: str) -> float:
+    """A cautious estimate of a key's entropy: its length times the Shannon entropy of its own
+    characters, counting a run of neighbouring characters (``abcd``, ``1234``) only once."""
+    if not key:
+        return 0.0
+    counts = Counter(key)
+    per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+    steps = [ord(b) - ord(a) for a, b in zip(key, key[1:])]
+    predictable = sum(1 for a, b in zip(steps, steps[1:]) if a == b)  # abcd, 2468, aaaa…
+    return per_char * (len(key) - predictable)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

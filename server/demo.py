@@ -83,7 +83,7 @@ def run_demo(port: int, data_dir: Path, traffic: bool = True, duration: float = 
         print(f"motcua demo: {err}")
         return 2
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+                                           log_level="warning", access_log=False, proxy_headers=False))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"

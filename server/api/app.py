@@ -12,7 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from devices.mqtt import MqttLink, Topics
 from server.auth import AuthStore
-from server.config import ConfigError, Settings
+from server.config import ConfigError, Settings, parse_networks
+from server.login_guard import LoginGuard
 from server.publisher import OutboxPublisher
 from server.storage import migrate
 from server.storage.db import Database
@@ -26,6 +27,7 @@ from server.storage.tracking import TrackingStore
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_ratings, routes_reports, routes_track
 from .live import CommitNotifier, RateLimiter
+from .security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.db = db
         app.state.queue = QueueStore(db, public_url=settings.public_url, recall_limit=settings.recall_limit)
         app.state.auth = AuthStore(db, token_ttl_s=settings.token_ttl_s)
+        app.state.login_guard = LoginGuard(
+            hash_slots=settings.login_hash_slots, wait_s=settings.login_wait_s,
+            account_failures=settings.login_lockout_after, lockout_s=settings.login_lockout_s,
+            address_failures=settings.login_address_failures_per_minute,
+        ).start()
         app.state.dossiers = DossierStore(db, public_url=settings.public_url)
         app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers)
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)
@@ -76,11 +83,17 @@ def create_app(settings: Settings) -> FastAPI:
                 publisher.stop()
             if app.state.connector is not None:
                 app.state.connector.stop()
+            app.state.login_guard.stop()
             db.close()
 
     app = FastAPI(title="motcua", version="0.1.0", lifespan=lifespan,
                   description="Queue tickets, counter calls and dossier tracking for một cửa centres.")
     app.state.settings = settings
+    try:
+        app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
+    except ValueError as err:
+        raise ConfigError(f"MOTCUA_TRUSTED_PROXIES: {err}") from None
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_ratings.router)  # before routes_queue: /tickets/{id}/rating vs /{action}

@@ -2,7 +2,8 @@
 
 They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread pool,
 and four thread hops per request cost more than the ticket's whole transaction. None of them
-blocks (the token check is an in-memory cache hit after the first request).
+blocks on SQLite; the token check (one indexed read, so a revoked or expired token stops at once)
+goes through :func:`run_db`, which keeps PostgreSQL's round trip off the event loop.
 """
 
 from __future__ import annotations
@@ -44,17 +45,20 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 QueueDep = Annotated[QueueStore, Depends(get_queue)]
 AuthDep = Annotated[AuthStore, Depends(get_auth)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def current_principal(
-    auth: AuthDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
+async def current_principal(auth: AuthDep, credentials: BearerDep) -> Principal:
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthorized", "a bearer token is required", {"WWW-Authenticate": "Bearer"})
-    principal = auth.authenticate(credentials.credentials)
-    if principal is None:
-        raise ApiError(401, "invalid_token", "token unknown, expired or revoked", {"WWW-Authenticate": "Bearer"})
-    return principal
+    return await run_db(auth.db, auth.authenticate, credentials.credentials)  # AuthError → 401 saying why
+
+
+async def optional_principal(auth: AuthDep, credentials: BearerDep) -> Principal | None:
+    """No token: None (a public call); a bad one is still a 401, never silently anonymous."""
+    if credentials is None or not credentials.credentials:
+        return None
+    return await run_db(auth.db, auth.authenticate, credentials.credentials)
 
 
 def require(*roles: str) -> Callable[..., Principal]:

@@ -14,7 +14,7 @@ from server.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_KIND = {"conflict": 409, "not_found": 404, "invalid": 422}
+STATUS_BY_KIND = {"conflict": 409, "not_found": 404, "invalid": 422, "forbidden": 403}
 CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                   409: "conflict", 422: "invalid_request", 429: "rate_limited"}
 

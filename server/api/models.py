@@ -98,3 +98,5 @@ RatingName = Literal["very_satisfied", "satisfied", "not_satisfied"]
 
 class RatingBody(Strict):
     rating: RatingName
+    ticket_token: str | None = Field(default=None, min_length=1, max_length=100)
+    """The ticket's own token (its QR): the citizen rating from a phone, without a device token."""

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from .errors import error_response
+from .security import client_address
 
 router = APIRouter()
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -34,7 +35,7 @@ NOT_FOUND = {"code": "not_found", "message": "Không tìm thấy thông tin cho 
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request)  # X-Forwarded-For only from MOTCUA_TRUSTED_PROXIES
 
 
 def _limited(request: Request, html: bool, lang: str = "vi"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,18 +27,42 @@ class NotFinished(DomainError):
     code = "ticket_not_finished"
 
 
+class NotYourTicket(DomainError):
+    code = "rating_not_allowed"
+    kind = "forbidden"
+
+
+@dataclass(frozen=True)
+class RatingProof:
+    """Who may rate a ticket: whoever holds its own token (the QR on the slip), or the display of
+    the counter that served it. Anything else (a kiosk scanning ids, another counter's screen) may not."""
+
+    ticket_token: str | None = None
+    counter: str | None = None  # the rating display's own counter
+
+    def admits(self, ticket_token: str, served_at: str | None) -> bool:
+        if self.ticket_token and secrets.compare_digest(self.ticket_token.encode(), ticket_token.encode()):
+            return True
+        return self.counter is not None and served_at is not None and self.counter == served_at
+
+
 def rate(db: Database, ticket_id: int, rating: str, *, actor: str, site: str | None,
-         now: datetime | None = None) -> dict[str, Any]:
-    """Record the citizen's rating. ``site`` (the device's or official's) must match the ticket's."""
+         now: datetime | None = None, proof: RatingProof | None = None) -> dict[str, Any]:
+    """Record the citizen's rating. ``site`` (the device's or official's) must match the ticket's;
+    with a ``proof`` (every HTTP request has one) it must admit the ticket."""
     if rating not in RATINGS:
         raise DomainError(f"rating must be one of {', '.join(RATINGS)}", code="invalid_rating")
     now = now or datetime.now(timezone.utc)
     try:
         with db.write() as conn:
             t = conn.execute(select(tickets.c.id, tickets.c.site, tickets.c.day, tickets.c.status, tickets.c.official,
-                                    tickets.c.service).where(tickets.c.id == ticket_id)).first()
+                                    tickets.c.service, tickets.c.token, tickets.c.counter)
+                             .where(tickets.c.id == ticket_id)).first()
             if t is None or (site is not None and t.site != site):
                 raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
+            if proof is not None and not proof.admits(t.token, t.counter):
+                raise NotYourTicket(f"ticket {ticket_id} may be rated only with its own QR code or on the display "
+                                    "of the counter that served it")
             if t.status != "done":
                 raise NotFinished(f"ticket {ticket_id} is not finished ({t.status}); rate after the service")
             if conn.execute(select(ticket_ratings.c.id).where(ticket_ratings.c.ticket_id == ticket_id)).first():

@@ -218,6 +218,8 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+    Column("counter", String(40)),  # a counter's own display: it may rate only that counter's tickets
+    Column("last_used_at", UTCDateTime),  # refreshed at most once a minute (motcua token list)
 )
 
 # -- dossiers (issue 6) -------------------------------------------------------------------------

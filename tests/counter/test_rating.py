@@ -223,7 +223,7 @@ def screen(broker):
 
 def test_a_finished_ticket_is_rated_once_even_after_a_double_tap(desk, screen, mqtt_site):
     _, make = screen
-    prompt = make(mqtt_site.base_url, mqtt_site.tokens["display"])
+    prompt = make(mqtt_site.base_url, mqtt_site.tokens["counter-1"])
     ticket = desk.serve("start", "finish")
     assert prompt.wait_until(lambda: prompt.state == ASK, T)
     assert (prompt.ticket_id, prompt.ticket) == (ticket["id"], ticket["number"])
@@ -231,7 +231,7 @@ def test_a_finished_ticket_is_rated_once_even_after_a_double_tap(desk, screen, m
     assert prompt.state == THANKS
     assert prompt.sender.wait_until(lambda: prompt.sender.results.get(ticket["id"]) == RATED, T)
     # another screen (or this one restarted) taps for the same ticket: the server says already rated
-    other = RatingSender(mqtt_site.base_url, mqtt_site.tokens["display"]).start()
+    other = RatingSender(mqtt_site.base_url, mqtt_site.tokens["counter-1"]).start()
     try:
         assert other.submit(ticket["id"], "not_satisfied")
         assert other.wait_until(lambda: other.results.get(ticket["id"]) == ALREADY_RATED, T)
@@ -244,7 +244,7 @@ def test_a_finished_ticket_is_rated_once_even_after_a_double_tap(desk, screen, m
 
 def test_a_no_show_offers_no_rating(desk, screen, mqtt_site):
     board, make = screen
-    prompt = make(mqtt_site.base_url, mqtt_site.tokens["display"])
+    prompt = make(mqtt_site.base_url, mqtt_site.tokens["counter-1"])
     gone = desk.serve("recall", "no-show")
     served = desk.serve("start", "finish")  # the next one, served: the first thing offered
     assert prompt.wait_until(lambda: prompt.state == ASK, T)
@@ -258,7 +258,7 @@ def test_a_rating_tapped_while_the_server_is_away_arrives_when_it_is_back(desk, 
     proxy = FlakyProxy(mqtt_site.port).start()
     try:
         proxy.down()
-        prompt = make(proxy.url, mqtt_site.tokens["display"], retry_delays=(0.2, 0.5), timeout=3)
+        prompt = make(proxy.url, mqtt_site.tokens["counter-1"], retry_delays=(0.2, 0.5), timeout=3)
         ticket = desk.serve("start", "finish")
         assert prompt.wait_until(lambda: prompt.state == ASK, T)
         assert prompt.rate("not_satisfied") and prompt.state == THANKS  # the citizen is thanked at once
@@ -280,7 +280,7 @@ def test_counter_screen_rating_prompt_screenshot(mqtt_site, broker, tmp_path):
         d.post(d.official, "/api/v1/sites/demo/counters/1/open")
         ticket = d.serve("start")  # being served when the screen starts: it learns this from retained state
         proc = motcua("display", "--counter", "1", "--mqtt", broker.url("counter-1"), "--site", "demo",
-                      "--windowed", "--server", mqtt_site.base_url, "--token", mqtt_site.tokens["display"],
+                      "--windowed", "--server", mqtt_site.base_url, "--token", mqtt_site.tokens["counter-1"],
                       "--screenshot", str(shot), "--screenshot-rating", env=kivy_env(tmp_path))
         wait_online(broker, "counter-1", proc)
         d.post(d.official, f"/api/v1/tickets/{ticket['id']}/finish")

@@ -76,7 +76,8 @@ def seed(site):
         assert r.status_code == 200, r.text
         with site.client("kiosk") as kiosk:
             for (_, ticket), rating in zip(served, ["very_satisfied", "satisfied", "not_satisfied"]):
-                r = kiosk.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"rating": rating})
+                own = next(t["token"] for t in issued if t["id"] == ticket["id"])  # the QR: only it may rate
+                r = kiosk.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"rating": rating, "ticket_token": own})
                 assert r.status_code == 201, r.text
 
         canbo = officials[1]

@@ -1,7 +1,8 @@
 """A live site for tests: the real app under uvicorn on a free loopback port, in this process.
 
 Users (password ``motcua-test``): ``admin``, ``giamdoc`` (manager), ``canbo1``..``canbo4``
-(officials); device tokens for ``kiosk-1`` and ``display-hall``. Pass a started
+(officials); device tokens for ``kiosk-1``, ``display-hall`` and counter 1's own display
+``counter-1`` (the one that may rate counter 1's tickets). Pass a started
 :class:`server.broker.Mosquitto` to publish the outbox to it.
 """
 
@@ -53,11 +54,12 @@ class LiveSite:
                 auth.add_user(f"canbo{n}", PASSWORD, "official", site="demo")
             self.tokens["kiosk"] = auth.device_token("kiosk-1", "kiosk", "demo")
             self.tokens["display"] = auth.device_token("display-hall", "display", "demo")
+            self.tokens["counter-1"] = auth.device_token("counter-1", "display", "demo", counter="1")
         finally:
             db.close()
         self.app = create_app(self.settings)
         self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
-                                                     log_level="warning", access_log=False))
+                                                     log_level="warning", access_log=False, proxy_headers=False))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 20

@@ -66,7 +66,10 @@
       show();
     }).catch(function (err) { $("login-error").textContent = err.message; });
   };
-  $("logout").onclick = function () { signOut(""); };
+  $("logout").onclick = function () {  // the server revokes the token too: a copy left behind is dead
+    if (token) fetch("/api/v1/auth/logout", {method: "POST", headers: {Authorization: "Bearer " + token}}).catch(function () {});
+    signOut("");
+  };
 
   // ---- fetching ------------------------------------------------------------------------------
   function request(path) {
