@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from devices.mqtt import MqttLink, Topics
+from server import privacy
 from server.auth import AuthStore
 from server.config import ConfigError, Settings
 from server.publisher import OutboxPublisher
@@ -25,6 +26,7 @@ from server.storage.tracking import TrackingStore
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_ratings, routes_reports, routes_track
+from . import routes_privacy
 from .live import CommitNotifier, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.auth = AuthStore(db, token_ttl_s=settings.token_ttl_s)
         app.state.dossiers = DossierStore(db, public_url=settings.public_url)
         app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers)
+        app.state.id_hashes = privacy.IdHashVerifier(
+            (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode())
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)
         app.state.notifier = CommitNotifier()
         app.state.notifier.bind(asyncio.get_running_loop())
@@ -89,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)
+    app.include_router(routes_privacy.router)
     app.mount("/static", StaticFiles(directory=str(routes_track.WEB / "static")), name="static")
 
     @app.get("/api/v1/health")
