@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
                                            help="mqtt://kiosk-1:pass@host:1883, to report printer status"),
         device_id: str = typer.Option("kiosk-1", help="this kiosk's device id (MQTT topics, client id)"),
         id_key: Optional[str] = typer.Option(None, envvar="MOTCUA_KIOSK_ID_KEY",
-                                             help="site secret for hashing CCCD numbers (same on every kiosk)"),
+                                             help="the site key for hashing CCCD numbers (default: fetched from the server)"),
         idle: float = typer.Option(60.0, help="seconds without a touch before going home"),
         width: int = typer.Option(1080, help="window width when not full screen"),
         height: int = typer.Option(1920, help="window height when not full screen"),

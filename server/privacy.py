@@ -195,10 +195,13 @@ def mask_public_text(text: str | None, names: tuple[str, ...] | list[str] = ()) 
     if text is None:
         return None
     masked = unicodedata.normalize("NFKC", text)  # "０", "①", "ｎ" become plain, so nothing hides behind width
-    for name in names:
-        if name:
-            masked = mask_name_in_text(masked, name)
-    return mask_digit_runs(masked)
+    while True:  # a mask ("N**") can leave a short word standing alone ("NGUYENVăn" → "N**Văn"): repeat
+        before = masked
+        for name in names:
+            if name:
+                masked = mask_name_in_text(masked, name)
+        if masked == before:
+            return mask_digit_runs(masked)
 
 
 # -- public notes -----------------------------------------------------------------------------

@@ -65,26 +65,33 @@ def test_public_page_never_shows_an_id_or_the_name_whatever_was_typed(site, phon
     dossier = official.post("/api/v1/dossiers", json={"ticket_id": ticket["id"], "procedure_code": "1.004873",
                                                       "applicant_name": NAME, "channel": "direct"}).json()
     code = dossier["code"]
+    # As officials typed it before notes were split (issue 9): the page showed it verbatim.
+    official.post(f"/api/v1/dossiers/{code}/status",
+                  json={"status": "supplement_requested", "note": "thiếu bản sao CCCD 001099012345 của Nguyễn Văn An"})
+    phone.goto(dossier["track_url"])
+    expect(phone.locator("#timeline li")).to_have_count(2)
+    expect(phone.locator(".applicant")).to_contain_text("N** V** A**")
+    assert check_page(phone)[1] == "Hồ sơ cần bổ sung giấy tờ. Vui lòng liên hệ Bộ phận Một cửa để biết chi tiết."
+
+    official.post(f"/api/v1/dossiers/{code}/status", json={"status": "processing"})
     for status, typed in TYPED[:3]:
         r = official.post(f"/api/v1/dossiers/{code}/status",
                           json={"status": status, "note": INTERNAL, "public_note": typed})
         assert r.status_code == 200, r.text
-
-    phone.goto(dossier["track_url"])
-    expect(phone.locator("#timeline li")).to_have_count(4)
-    expect(phone.locator(".applicant")).to_contain_text("N** V** A**")
+    phone.reload()
+    expect(phone.locator("#timeline li")).to_have_count(6)
     notes = check_page(phone)
-    assert notes[1] == "thiếu bản sao CCCD *** của N** V** A**"
+    assert notes[3] == "thiếu bản sao CCCD *** của N** V** A**"
     phone.screenshot(path=str(ARTIFACTS / "10-private-notes-masked.png"), full_page=True)
 
     # A change while the page is open: it reloads itself, and the new note is masked too.
     status, typed = TYPED[3]
     official.post(f"/api/v1/dossiers/{code}/status", json={"status": status, "public_note": typed})
-    expect(phone.locator("#timeline li")).to_have_count(5)
+    expect(phone.locator("#timeline li")).to_have_count(7)
     assert check_page(phone)[-1] == "N** V** A** — số ***"
     # An internal note alone: the citizen gets the standard sentence, never the note.
     official.post(f"/api/v1/dossiers/{code}/status", json={"status": "paused", "note": INTERNAL})
-    expect(phone.locator("#timeline li")).to_have_count(6)
+    expect(phone.locator("#timeline li")).to_have_count(8)
     expect(phone.locator("#timeline li.last .note")).to_have_text(
         "Hồ sơ tạm dừng xử lý. Vui lòng liên hệ Bộ phận Một cửa để biết lý do.")
     check_page(phone)

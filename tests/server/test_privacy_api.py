@@ -157,3 +157,44 @@ def test_only_a_kiosk_gets_the_id_key(site):
     for who in (None, "display", "canbo1"):
         with site.client(who) as c:
             assert c.get("/api/v1/kiosk/id-key").status_code in (401, 403)
+
+
+def test_notes_written_before_revision_0007_become_internal(db_url):
+    """A database at 0004 with a note a citizen used to see: after the upgrade officials still read
+    it, the tracking answer shows the status's standard sentence instead."""
+    from datetime import datetime, timezone
+
+    from server.storage import catalog, migrate
+    from server.storage.db import Database
+    from server.storage.dossier_store import DossierStore
+    from server.storage.queue_store import QueueStore
+    from server.storage.tracking import TrackingStore
+
+    db = Database(db_url, sqlite_synchronous="NORMAL").open()
+    try:
+        migrate.upgrade(db, "0004")
+        catalog.load_site(db, catalog.demo_site_file())
+        now = datetime.now(timezone.utc)
+        with db.write() as conn:
+            conn.execute(text(
+                "INSERT INTO dossiers (site, code, procedure_code, legal_days, channel, status, token, "
+                "applicant_name, filed_on, received_on, due_date, received_at, created_at, updated_at) VALUES ('demo', "
+                "'H1-260101-0001', :proc, 5, 'direct', 'supplement_requested', 'old-token-0123456789', :name, :day, "
+                ":day, :day, :now, :now, :now)"),
+                {"proc": MARITAL, "name": NAME, "day": now.date(), "now": now.replace(tzinfo=None)})
+            dossier_id = conn.execute(text("SELECT id FROM dossiers")).scalar_one()
+            for to_status, note in (("received", None), ("supplement_requested", INTERNAL)):
+                conn.execute(text("INSERT INTO dossier_events (dossier_id, at, to_status, actor, note) "
+                                  "VALUES (:d, :at, :s, 'canbo1', :n)"),
+                             {"d": dossier_id, "at": now.replace(tzinfo=None), "s": to_status, "n": note})
+        migrate.upgrade(db)
+        dossiers = DossierStore(db, public_url="http://t")
+        history = dossiers.get("H1-260101-0001")["history"]
+        assert [(h["note"], h["public_note"]) for h in history] == [(None, None), (INTERNAL, None)]
+        state = TrackingStore(QueueStore(db, public_url="http://t"), dossiers).lookup("old-token-0123456789")
+        assert [e["note"] for e in state["timeline"]] == [
+            "Hồ sơ đã được tiếp nhận tại Bộ phận Một cửa.",
+            "Hồ sơ cần bổ sung giấy tờ. Vui lòng liên hệ Bộ phận Một cửa để biết chi tiết."]
+        assert CCCD not in json.dumps(state) and state["applicant"] == "N** V** A**"
+    finally:
+        db.close()

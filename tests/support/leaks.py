@@ -36,7 +36,8 @@ def fold(text: str) -> str:
 def _words(text: str) -> list[str]:
     """Words of ``text``, split at non-letters and at lowerUpper seams ("anhAn" → anh, An)."""
     words = []
-    for piece in re.findall(r"[^\W\d_]+", unicodedata.normalize("NFKC", text)):
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))  # marks join
+    for piece in re.findall(r"[^\W\d_]+", bare):
         start = 0
         for i in range(1, len(piece)):
             if piece[i - 1].islower() and piece[i].isupper():
