@@ -151,17 +151,20 @@ def _span(origin: list[int], text: str, start: int, stop: int) -> tuple[int, int
 def mask_name_in_text(text: str, name: str) -> str:
     """Hide ``name`` (the full name and each of its words) inside ``text``; see the module doc."""
     parts = name_parts(name)
-    if not parts or not text:
+    # A one-letter word ("Vàng A Páo") is its own initial, which every mask shows; masking it
+    # would only mask the masks again. Every pattern below holds a word of 2+ letters, so none
+    # can match inside a mask ("X**"): masking twice changes nothing more.
+    if not text or not any(len(p) > 1 for p in parts):
         return text
     folded, origin = _folded_with_origin(text)
     spans: list[tuple[int, int, str]] = []
-    whole = re.compile((r"[\W_]{0,%d}" % MAX_GAP).join(map(re.escape, parts)))
-    full_mask = " ".join(p[0].upper() + "**" for p in name.split() if p) or "***"
+    full_mask = " ".join(p[0].upper() + "**" for p in name.split() if p)
     if len(parts) > 1:
+        whole = re.compile((r"[\W_]{0,%d}" % MAX_GAP).join(map(re.escape, parts)))
         for m in whole.finditer(folded):
             a, b = _span(origin, text, m.start(), m.end())
             spans.append((a, b, full_mask))
-    for part in sorted(set(parts), key=len, reverse=True):
+    for part in sorted({p for p in parts if len(p) > 1}, key=len, reverse=True):
         at = folded.find(part)
         while at != -1:
             a, b = _span(origin, text, at, at + len(part))
@@ -195,13 +198,16 @@ def mask_public_text(text: str | None, names: tuple[str, ...] | list[str] = ()) 
     if text is None:
         return None
     masked = unicodedata.normalize("NFKC", text)  # "０", "①", "ｎ" become plain, so nothing hides behind width
-    while True:  # a mask ("N**") can leave a short word standing alone ("NGUYENVăn" → "N**Văn"): repeat
+    # A mask ("N**") can leave a short word standing alone ("NGUYENVăn" → "N**Văn"): repeat until
+    # nothing changes. Each pass that changes something hides at least one letter, so this ends.
+    for _ in range(len(masked) + 1):
         before = masked
         for name in names:
             if name:
                 masked = mask_name_in_text(masked, name)
         if masked == before:
-            return mask_digit_runs(masked)
+            break
+    return mask_digit_runs(masked)
 
 
 # -- public notes -----------------------------------------------------------------------------
