@@ -37,6 +37,7 @@ import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from devices import cccd
 
@@ -48,10 +49,12 @@ DIGIT_MASK = "***"
 _SEPARATORS = frozenset(" .,-_/()+·'\"−")
 
 
+@lru_cache(maxsize=8192)
 def _is_digit(ch: str) -> bool:
     return unicodedata.digit(ch, None) is not None
 
 
+@lru_cache(maxsize=8192)
 def _is_separator(ch: str) -> bool:
     if ch in _SEPARATORS or ch.isspace():
         return True
@@ -91,6 +94,7 @@ def mask_digit_runs(text: str) -> str:
 
 # -- names ------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
     """One character compared without case, diacritics or width: "Ễ" → "e", "Ａ" → "a", "Đ" → "d"."""
     if ch in "đĐ":
