@@ -151,12 +151,29 @@ def classify_scan(text: str) -> ScanEvent | None:
         return ScanRejected(err.reason)
 
 
+ID_HASH_SHAPE = re.compile(r"v1\.(?P<key_id>[0-9a-f]{8})\.(?P<digest>[0-9a-f]{64})\.(?P<tag>[0-9a-f]{16})")
+"""What a kiosk sends for a CCCD number: ``v1.<key id>.<HMAC-SHA256 hex>.<tag>``."""
+
+
+def id_key_id(key: bytes) -> str:
+    """A short public name for a key (8 hex), so a server can say "made with another key"."""
+    return hashlib.sha256(b"motcua id-key id|" + key).hexdigest()[:8]
+
+
+def id_hash_tag(digest: str, key: bytes) -> str:
+    """Proof that ``digest`` was made by a holder of ``key``: the server, which holds the same
+    key, can check it without ever seeing the ID, and so refuses a plain SHA-256 of an ID."""
+    return hmac.new(key, b"motcua id-hash tag|" + digest.encode("ascii"), hashlib.sha256).hexdigest()[:16]
+
+
 def id_hash(id_number: str, key: bytes) -> str:
-    """Keyed hash of the ID (HMAC-SHA256, hex): lets the server recognise a returning citizen
-    without storing the number. The key is a site secret the caller passes."""
+    """Keyed hash of the ID: lets the server recognise a returning citizen without the number
+    ever leaving the kiosk. ``v1.<key id>.<HMAC-SHA256(key, ID) hex>.<tag>``; the server keeps
+    only the digest. The key is the site's ID key (the same on every kiosk and the server)."""
     if not key:
         raise ValueError("id_hash needs a non-empty key")
-    return hmac.new(key, id_number.encode("ascii"), hashlib.sha256).hexdigest()
+    digest = hmac.new(key, id_number.encode("ascii"), hashlib.sha256).hexdigest()
+    return f"v1.{id_key_id(key)}.{digest}.{id_hash_tag(digest, key)}"
 
 
 def mask_name(name: str) -> str:

@@ -5,7 +5,6 @@ Kivy is imported only when the command runs, so ``motcua --help`` stays fast and
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Optional
 
@@ -33,6 +32,17 @@ def build_controller(server: str, token: str, site: str, printer_url: str, *, id
     return vm, status
 
 
+def server_id_key(server: str, token: str) -> bytes:
+    """The site's CCCD hashing key, from the server (kiosk token): every kiosk hashes alike and
+    the server can check each hash was made with it."""
+    import httpx
+
+    response = httpx.get(f"{server.rstrip('/')}/api/v1/kiosk/id-key", headers={"Authorization": f"Bearer {token}"},
+                         timeout=10)
+    response.raise_for_status()
+    return response.json()["key"].encode()
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def kiosk(
@@ -48,7 +58,7 @@ def register(app: typer.Typer) -> None:
                                            help="mqtt://kiosk-1:pass@host:1883, to report printer status"),
         device_id: str = typer.Option("kiosk-1", help="this kiosk's device id (MQTT topics, client id)"),
         id_key: Optional[str] = typer.Option(None, envvar="MOTCUA_KIOSK_ID_KEY",
-                                             help="site secret for hashing CCCD numbers (same on every kiosk)"),
+                                             help="the site key for hashing CCCD numbers (default: fetched from the server)"),
         idle: float = typer.Option(60.0, help="seconds without a touch before going home"),
         width: int = typer.Option(1080, help="window width when not full screen"),
         height: int = typer.Option(1920, help="window height when not full screen"),
@@ -58,11 +68,21 @@ def register(app: typer.Typer) -> None:
         from devices.errors import DeviceConfigError
         from devices.reader import open_reader
 
-        if id_key is None:
-            log.warning("no --id-key/MOTCUA_KIOSK_ID_KEY: CCCD hashes differ between kiosks of this site")
-            key = hashlib.sha256(b"motcua-kiosk-id-key|" + token.encode()).digest()
-        else:
-            key = id_key.encode()
+        from devices.printer import open_printer
+
+        try:
+            open_printer(printer)  # a wrong device URL is said before the server is asked for anything
+            key = id_key.encode() if id_key is not None else None
+        except (DeviceConfigError, ValueError) as err:
+            typer.echo(f"motcua kiosk: {err}", err=True)
+            raise typer.Exit(2) from err
+        if key is None:
+            try:
+                key = server_id_key(server, token)  # the server checks hashes against its own key
+            except Exception as err:  # noqa: BLE001 - any failure here is "cannot start", said plainly
+                typer.echo(f"motcua kiosk: cannot get the site's ID key from {server} ({err}); start the "
+                           "server first, or set MOTCUA_KIOSK_ID_KEY to the server's value", err=True)
+                raise typer.Exit(2) from err
         try:
             vm, status = build_controller(server, token, site, printer, id_key=key, voice=voice, mqtt=mqtt,
                                           device_id=device_id, idle=idle)

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     token_ttl_s: int = 12 * 3600
     recall_limit: int = 2
     rate_limit_per_minute: int = Field(default=120, ge=1)
+    kiosk_id_key: str | None = None
+    """``MOTCUA_KIOSK_ID_KEY``: the site's key for hashing CCCD numbers (the same value on the
+    kiosks, which otherwise fetch it from the server). Unset: derived from the secret key."""
     connector: str | None = None
     """The electronic one-stop system dossiers sync with: ``sim`` (built in, for the demo) or unset."""
     connector_secret: str | None = None

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from devices.mqtt import MqttLink, Topics
+from server import privacy
 from server.auth import AuthStore
 from server.config import ConfigError, Settings, parse_networks
 from server.login_guard import LoginGuard
@@ -26,6 +27,7 @@ from server.storage.tracking import TrackingStore
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_ratings, routes_reports, routes_track
+from . import routes_privacy
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
 
@@ -58,6 +60,8 @@ def create_app(settings: Settings) -> FastAPI:
         ).start()
         app.state.dossiers = DossierStore(db, public_url=settings.public_url)
         app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers)
+        app.state.id_hashes = privacy.IdHashVerifier(
+            (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode())
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)
         app.state.notifier = CommitNotifier()
         app.state.notifier.bind(asyncio.get_running_loop())
@@ -102,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)
+    app.include_router(routes_privacy.router)
     app.mount("/static", StaticFiles(directory=str(routes_track.WEB / "static")), name="static")
 
     @app.get("/api/v1/health")

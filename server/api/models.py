@@ -9,6 +9,8 @@ from typing import Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from server import privacy
+
 NO_NUL = r"^[^\x00]*$"
 """Text a database can hold: PostgreSQL refuses a NUL character outright (that was a 500 there,
 and a silent miss in SQLite), so every path segment and body string refuses it with a 422."""
@@ -30,10 +32,21 @@ class Strict(BaseModel):
 
 
 class Citizen(Strict):
-    """What a ticket may carry about a person: a keyed hash of the CCCD number and a masked name."""
+    """What a ticket may carry about a person: a keyed hash of the CCCD number and a masked name.
+    Both are checked here for shape; the route checks the hash's key (``server.privacy``)."""
 
-    id_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    id_hash: str | None = Field(default=None, max_length=100)
     name_masked: str | None = Field(default=None, max_length=120)
+
+    @field_validator("id_hash")
+    @classmethod
+    def _keyed(cls, value: str | None) -> str | None:
+        return None if value is None else privacy.check_id_hash_shape(value)
+
+    @field_validator("name_masked")
+    @classmethod
+    def _masked(cls, value: str | None) -> str | None:
+        return None if value is None else privacy.check_masked_name(value)
 
 
 class TicketCreate(Strict):
@@ -84,8 +97,12 @@ class DossierCreate(Strict):
 
 
 class DossierStatusBody(Strict):
+    """``note`` is internal (officials only); ``public_note`` is what the citizen's tracking page
+    shows, masked by the server (without one, the page shows the status's standard sentence)."""
+
     status: str = Field(min_length=1, max_length=30)
     note: str | None = Field(default=None, max_length=500)
+    public_note: str | None = Field(default=None, max_length=500)
 
 
 class ApologyBody(Strict):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from server.storage import catalog
 
 from .deps import DbDep, Issuer, Official, QueueDep, check_site, run_db
 from .errors import ApiError
 from .models import CallBody, PathKey, PauseBody, TicketCreate, TransferBody
+from .routes_privacy import public_counters, verified_id_hash
 
 router = APIRouter(prefix="/api/v1")
 SitePath = Annotated[str, PathKey]
@@ -28,11 +29,12 @@ def list_services(site: SitePath, db: DbDep):
 
 
 @router.post("/sites/{site}/tickets", status_code=201)
-async def issue_ticket(site: SitePath, body: TicketCreate, queue: QueueDep, who: Issuer, response: Response):
+async def issue_ticket(site: SitePath, body: TicketCreate, queue: QueueDep, who: Issuer, response: Response,
+                       request: Request):
     check_site(who, site)
     view, created = await run_db(
         queue.db, queue.issue, site, body.service, body.idempotency_key, priority=body.priority,
-        citizen_hash=body.citizen.id_hash if body.citizen else None,
+        citizen_hash=verified_id_hash(request, body.citizen),
         citizen_name=body.citizen.name_masked if body.citizen else None, actor=who.subject,
     )
     if not created:
@@ -55,7 +57,7 @@ def queues(site: SitePath, queue: QueueDep):
 
 @router.get("/sites/{site}/counters")
 def counters(site: SitePath, queue: QueueDep):
-    return {"counters": queue.counters(site)}
+    return {"counters": public_counters(queue.counters(site))}  # public: pause reasons masked
 
 
 @router.post("/sites/{site}/counters/{counter}/open")

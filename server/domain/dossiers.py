@@ -97,7 +97,8 @@ ALLOWED_TRANSITIONS: Mapping[DossierStatus, frozenset[DossierStatus]] = MappingP
 })
 FINAL_STATUSES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targets)
 NOTE_REQUIRED = frozenset({_S.REFUSED, _S.WITHDRAWN, _S.SUPPLEMENT_REQUESTED, _S.PAUSED})
-"""Changes the citizen must be told the reason for (the note goes on the slip / tracking page)."""
+"""Changes that must say why in the (internal) note; the tracking page shows the public note or
+the status's standard sentence, never the internal note."""
 CLOCK_STOPPING = frozenset({_S.SUPPLEMENT_REQUESTED})
 """Statuses whose time does not count towards the due date. Only the supplement wait (design);
 "paused" keeps the clock running because the stop is the agency's own decision."""
@@ -169,13 +170,15 @@ class InvalidDossierCode(DossierError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
-    """One line of a dossier's history. ``from_status`` is None for the opening entry."""
+    """One line of a dossier's history. ``from_status`` is None for the opening entry.
+    ``note`` is internal (officials only); ``public_note`` is the part meant for the citizen."""
 
     from_status: DossierStatus | None
     to_status: DossierStatus
     by: str
     at: datetime
     note: str | None = None
+    public_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +263,7 @@ def change_status(
     at: datetime,
     note: str | None = None,
     calendar: WorkingCalendar,
+    public_note: str | None = None,
 ) -> StatusChange:
     """Move ``dossier`` to ``new_status`` and return the history entry written.
 
@@ -280,7 +284,7 @@ def change_status(
     if dossier.history and when < dossier.history[-1].at:
         raise OutOfOrder(f"{when.isoformat()} is before the last change of {dossier.code}")
 
-    change = StatusChange(current, target, _require_actor(by), when, note)
+    change = StatusChange(current, target, _require_actor(by), when, note, _clean(public_note))
     dossier.history = (*dossier.history, change)
     dossier.status = target
     if target is _S.RECEIVED:

@@ -15,6 +15,8 @@ from typing import Callable, Iterator
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
+from .sqlite_files import secure_sqlite_file
+
 
 class Database:
     """An engine plus ``write()``/``read()`` transactions and after-commit hooks. No I/O until used."""
@@ -42,8 +44,8 @@ class Database:
             return self
         url = make_url(self.url)
         if self.is_sqlite:
-            if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+                secure_sqlite_file(Path(url.database))  # 0600 in a 0700 directory: personal data
             engine = create_engine(
                 url,
                 connect_args={"check_same_thread": False, "timeout": 30},

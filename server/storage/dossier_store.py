@@ -111,7 +111,7 @@ class DossierStore:
         ).all()
         history = tuple(
             d.StatusChange(d.DossierStatus(e.from_status) if e.from_status else None, d.DossierStatus(e.to_status),
-                           e.actor, e.at, e.note) for e in events
+                           e.actor, e.at, e.note, e.public_note) for e in events
         )
         slips = tuple(
             d.ApologySlip(row.code, a.due_date, a.new_date, a.issued_at, a.actor, a.reason) for a in apologies
@@ -173,7 +173,7 @@ class DossierStore:
         for c in changes:
             conn.execute(insert(dossier_events).values(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
-                to_status=c.to_status.value, actor=c.by, note=c.note,
+                to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note,
             ))
 
     # ---- intake ---------------------------------------------------------------------------
@@ -241,14 +241,17 @@ class DossierStore:
 
     # ---- changes --------------------------------------------------------------------------
     def change_status(self, code: str, status: str, *, actor: str, note: str | None = None,
-                      now: datetime | None = None, site: str | None = None) -> dict[str, Any]:
+                      now: datetime | None = None, site: str | None = None,
+                      public_note: str | None = None) -> dict[str, Any]:
+        """``note`` stays internal; ``public_note`` is what the tracking page may show (masked)."""
         now = now or utcnow()
         with self.db.write() as conn:
             row = self._row(conn, code, lock=True)
             self._check_site(row, site)
             profile = self.profile(conn, row.site)
             dossier = self._load(conn, row)
-            change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar)
+            change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar,
+                                     public_note=public_note)
             self._write_events(conn, row.id, [change])
             fields = self.derived(dossier, profile.calendar)
             conn.execute(update(dossiers).where(dossiers.c.id == row.id).values(updated_at=now, **fields))
@@ -307,7 +310,7 @@ class DossierStore:
             "history": [{
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value,
                 "label_vi": c.to_status.label_vi, "label_en": c.to_status.label_en,
-                "at": _iso(c.at), "by": c.by, "note": c.note,
+                "at": _iso(c.at), "by": c.by, "note": c.note, "public_note": c.public_note,
             } for c in dossier.history],
             "apologies": [{"issued_at": _iso(a.issued_at), "due_date": _iso(a.due_date), "new_date": _iso(a.new_date),
                            "by": a.by, "reason": a.reason} for a in dossier.apologies],

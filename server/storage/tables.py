@@ -272,7 +272,8 @@ dossier_events = Table(
     Column("from_status", String(24)),
     Column("to_status", String(24), nullable=False),
     Column("actor", String(80), nullable=False),
-    Column("note", String(500)),
+    Column("note", String(500)),  # internal: officials only
+    Column("public_note", String(500)),  # for the citizen, masked on every public page (revision 0007)
     Column("exported_at", UTCDateTime),  # sent to the electronic one-stop system
     Index("ix_dossier_events_export", "exported_at", "id"),
 )

@@ -1,7 +1,9 @@
 """What a citizen's phone sees for a token: a ticket's place in the queue, or a dossier's timeline.
 
 Read-only and public, so it shows only what the holder of the paper already knows or may know:
-no official's name, no phone number, the applicant's name masked. Unknown, malformed and
+no official's name, no phone number, the applicant's name masked, no internal note. A timeline
+entry shows the official's public note masked by ``server.privacy`` (no ID-like digit run, no
+part of the applicant's name), or the status's standard sentence. Unknown, malformed and
 expired tokens all answer ``None`` — the page cannot tell them apart, so it leaks nothing.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
+from server import privacy
 from server.domain import dossiers as d
 from server.domain import queue as q
 from server.storage.dossier_store import DossierStore
@@ -31,6 +34,11 @@ def mask_name(name: str) -> str:
     """"Lò Thị Mai" → "L** T** M**": enough for the holder to recognise, nothing for a finder."""
     words = unicodedata.normalize("NFC", name).split()
     return " ".join(f"{w[0]}**" for w in words)
+
+
+def _note(status: str, public_note: str | None, names: tuple[str, ...]) -> dict[str, Any]:
+    vi, en, by_official = privacy.public_note(status, public_note, names)
+    return {"note": vi, "note_en": en, "note_by_official": by_official}
 
 
 class TrackingStore:
@@ -60,10 +68,11 @@ class TrackingStore:
         proc = conn.execute(select(procedures.c.name_vi, procedures.c.name_en)
                             .where(procedures.c.code == row.procedure_code)).first()
         events = conn.execute(
-            select(dossier_events.c.to_status, dossier_events.c.at, dossier_events.c.note)
+            select(dossier_events.c.to_status, dossier_events.c.at, dossier_events.c.public_note)
             .where(dossier_events.c.dossier_id == row.id).order_by(dossier_events.c.id)
         ).all()
         status = d.DossierStatus(row.status)
+        names = (row.applicant_name,)
         appointment = self.dossiers.appointment_at(profile, row.promised_date)
         return {
             "kind": "dossier",
@@ -77,7 +86,7 @@ class TrackingStore:
                 "status": e.to_status, "label_vi": d.DossierStatus(e.to_status).label_vi,
                 "label_en": d.DossierStatus(e.to_status).label_en,
                 "at": e.at.astimezone(profile.tz).isoformat(timespec="minutes"),
-                "note": e.note if d.DossierStatus(e.to_status) in d.NOTE_REQUIRED else None,
+                **_note(e.to_status, e.public_note, names),
             } for e in events],
             "received_at": row.received_at.astimezone(profile.tz).isoformat(timespec="minutes")
             if row.received_at else None,

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from devices.cccd import (
+    ID_HASH_SHAPE,
     REASONS,
     CardScanned,
     CccdRejected,
@@ -17,6 +18,8 @@ from devices.cccd import (
     TextScanned,
     classify_scan,
     id_hash,
+    id_hash_tag,
+    id_key_id,
     mask_name,
     parse_cccd,
 )
@@ -126,8 +129,10 @@ def test_rejection_message_does_not_contain_the_payload():
 
 def test_keyed_id_hash():
     key = b"site-secret"
-    expected = hmac.new(key, b"011095001234", hashlib.sha256).hexdigest()
+    digest = hmac.new(key, b"011095001234", hashlib.sha256).hexdigest()
+    expected = f"v1.{id_key_id(key)}.{digest}.{id_hash_tag(digest, key)}"
     assert id_hash("011095001234", key) == expected
+    assert ID_HASH_SHAPE.fullmatch(expected)
     assert id_hash("011095001234", b"other-key") != expected
     assert parse_cccd("|".join(BASE)).id_hash(key) == expected
     with pytest.raises(ValueError):

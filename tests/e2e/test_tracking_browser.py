@@ -74,7 +74,8 @@ def test_ticket_then_dossier_live_on_a_phone(site, phone):
     expect(phone.locator(".applicant")).to_contain_text("L** T** M**")
     expect(phone.locator("#timeline li")).to_have_count(1)
     official.post(f"/api/v1/dossiers/{dossier['code']}/status",
-                  json={"status": "supplement_requested", "note": "Thiếu bản sao giấy khai sinh"})
+                  json={"status": "supplement_requested", "note": "Hồ sơ gốc để ở phòng Tư pháp",
+                        "public_note": "Thiếu bản sao giấy khai sinh"})
     expect(phone.locator("#timeline li")).to_have_count(2)
     expect(phone.locator("#status")).to_have_text("Yêu cầu bổ sung giấy tờ")
     expect(phone.locator("#timeline")).to_contain_text("Thiếu bản sao giấy khai sinh")

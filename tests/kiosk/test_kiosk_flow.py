@@ -7,6 +7,7 @@ import hmac
 
 from sqlalchemy import create_engine, text
 
+from devices.cccd import id_hash_tag, id_key_id
 from devices.layout import ticket_blocks
 from devices.printer import open_printer
 from kiosk.present import present
@@ -94,10 +95,12 @@ def test_card_greets_by_name_and_sends_only_hash_and_masked_name(make_vm, site):
     assert present(vm).texts["next"] == "Tiếp tục"
     vm.continue_()
     vm.choose_priority("elderly")
-    expected_hash = hmac.new(KEY, b"001190012345", hashlib.sha256).hexdigest()
+    digest = hmac.new(KEY, b"001190012345", hashlib.sha256).hexdigest()
+    sent = vm.ticket_body()["citizen"]["id_hash"]  # keyed, with the key's id and tag (server.privacy checks them)
+    assert sent == f"v1.{id_key_id(KEY)}.{digest}.{id_hash_tag(digest, KEY)}"
     assert vm.ticket_body() == {"service": "hotich", "idempotency_key": vm.state.flow_key, "priority": "elderly",
-                                "citizen": {"id_hash": expected_hash, "name_masked": "L** T** M**"}}
-    assert stored_citizen(site, vm.state.ticket["id"]) == (expected_hash, "L** T** M**")
+                                "citizen": {"id_hash": sent, "name_masked": "L** T** M**"}}
+    assert stored_citizen(site, vm.state.ticket["id"]) == (digest, "L** T** M**")  # the server keeps the digest
     assert vm.state.greeting is None  # the name leaves the screen with the ticket
     assert "Lò Thị Mai" not in repr(present(vm))
 

@@ -47,7 +47,8 @@ def test_intake_status_and_the_slip_qr_leads_to_the_dossier(site):
     page = httpx.get(d["track_url"])
     assert page.status_code == 200 and d["code"] in page.text and "L** T** M**" in page.text
     assert "Lò Thị Mai" not in page.text and "Yêu cầu bổ sung giấy tờ" in page.text
-    assert "Thiếu giấy khai sinh" in page.text
+    assert "Thiếu giấy khai sinh" not in page.text  # an internal note; the citizen gets the standard sentence
+    assert "Vui lòng liên hệ Bộ phận Một cửa để biết chi tiết." in page.text
 
 
 def test_bad_input_gets_clear_errors_never_500(site):

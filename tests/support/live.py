@@ -34,6 +34,7 @@ class LiveSite:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(
             demo=True, site="demo", secret_key="test-secret-key-0123456789", sqlite_synchronous="NORMAL",
+            kiosk_id_key="test-kiosk-key",  # what tests/kiosk hash CCCD numbers with
             database_url=database_url or f"sqlite:///{workdir / 'site.sqlite3'}",
             mqtt_url=broker.url(SERVER_USER) if broker else None, public_url=self.base_url,
         )
