@@ -13,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from devices.mqtt import MqttLink, Topics
 from server.auth import AuthStore
 from server.config import ConfigError, Settings
+from server.ops import routes_health
+from server.ops.watch import BrokerLog, DeviceWatch
 from server.publisher import OutboxPublisher
 from server.storage import migrate
 from server.storage.db import Database
@@ -66,7 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
                 availability_topic=Topics(settings.site).device_availability("server"),
             )
             queue = app.state.queue
+            app.state.device_watch = DeviceWatch(settings.site)
+            app.state.device_watch.attach(link)
             publisher = OutboxPublisher(db, link, snapshot=lambda: queue.snapshot(settings.site))
+            publisher.on_tick = BrokerLog(settings.mqtt_url).tick
             publisher.start()
         app.state.publisher = publisher
         try:
@@ -82,6 +87,8 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Queue tickets, counter calls and dossier tracking for một cửa centres.")
     app.state.settings = settings
     errors.install(app)
+    routes_health.install_database_errors(app)
+    app.include_router(routes_health.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_ratings.router)  # before routes_queue: /tickets/{id}/rating vs /{action}
     app.include_router(routes_dossiers.router)
@@ -90,10 +97,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)
     app.mount("/static", StaticFiles(directory=str(routes_track.WEB / "static")), name="static")
-
-    @app.get("/api/v1/health")
-    def health():
-        publisher = app.state.publisher
-        return {"ok": True, "mqtt": bool(publisher and publisher.link.connected.is_set())}
 
     return app

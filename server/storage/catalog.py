@@ -49,6 +49,17 @@ def _upsert(conn: Connection, table, values: dict[str, Any], keys: list[str]) ->
     conn.execute(ins.on_conflict_do_update(index_elements=keys, set_=changes) if changes else ins.on_conflict_do_nothing())
 
 
+def _check_timezone(path: Path, name: Any) -> None:
+    """An unknown zone would load fine and then turn every ticket into a 500."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SiteFileError(f"{path}: [site] timezone {name!r} is not a known time zone; "
+                            "write an IANA name such as \"Asia/Ho_Chi_Minh\"") from None
+
+
 def parse_site_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -60,6 +71,7 @@ def parse_site_file(path: Path) -> dict[str, Any]:
     if not site.get("id") or not site.get("name"):
         raise SiteFileError(f"{path}: [site] needs id and name")
     check_id(site["id"], "site id")
+    _check_timezone(path, site.get("timezone", "Asia/Ho_Chi_Minh"))
     known = {p["code"] for p in seed_procedures()} | {p.get("code") for p in data.get("procedures", [])}
     prefixes: set[str] = set()
     service_ids: set[str] = set()
