@@ -31,9 +31,9 @@ def _settings(config: Optional[Path]):
 def register(app: typer.Typer) -> None:
     @app.command()
     def backup(
-        to: Optional[Path] = typer.Option(None, "--to", help="backup folder (e.g. a USB disk: /media/usb/motcua); "
+        to: Optional[Path] = typer.Option(None, "--to", envvar="MOTCUA_BACKUP_DIR", help="backup folder (e.g. a USB disk: /media/usb/motcua); "
                                           "default: backups/ next to the database"),
-        keep: int = typer.Option(14, "--keep", min=1, help="keep this many nightly backups in the folder"),
+        keep: int = typer.Option(14, "--keep", min=1, envvar="MOTCUA_BACKUP_KEEP", help="keep this many nightly backups in the folder"),
         keep_days: Optional[float] = typer.Option(None, "--keep-days", help="also delete backups older than this"),
         config: Optional[Path] = ConfigOpt,
     ) -> None:
@@ -92,7 +92,12 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         settings = _settings(config)
         broker, devices = probe_broker(settings.mqtt_url, settings.site, wait_s=wait)
-        db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, pool_size=1).open()
+        from server.ops.dburl import sqlite_path
+
+        db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, pool_size=1)
+        missing = sqlite_path(settings.database_url)
+        if missing is None or missing.exists():
+            db.open()  # else the check reports the missing file; opening would create it
         try:
             report = run_checks(db, broker=broker, devices=devices)
         finally:

@@ -38,6 +38,9 @@ def health(request: Request) -> JSONResponse:
     broker = broker_view(app)
     watch = getattr(app.state, "device_watch", None)
     report = run_checks(app.state.db, broker=broker, devices=watch.snapshot() if watch else {})
+    problem = getattr(app.state, "database_problem", None)
+    if problem is not None and report.checks[0].level == "ok":
+        problem.ok("reachable again")
     body = report.as_dict()
     body["mqtt"] = broker.connected
     return JSONResponse(body, status_code=200 if report.ok else 503)

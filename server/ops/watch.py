@@ -67,7 +67,7 @@ class BrokerLog:
 
     def tick(self, connected: bool) -> None:
         if connected:
-            if not self._ever_connected:
+            if not self._ever_connected and not self.problem.failing:
                 log.info("MQTT broker %s connected", self.where)
             self._ever_connected = True
             self.problem.ok("reachable again")
