@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from devices.mqtt import MqttLink, Topics
 from server.auth import AuthStore
 from server.config import ConfigError, Settings
-from server.ops import routes_health
+from server.ops import api_docs, routes_health
 from server.ops.watch import BrokerLog, DeviceWatch
 from server.publisher import OutboxPublisher
 from server.storage import migrate
@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)
+    api_docs.install(app)
     app.mount("/static", StaticFiles(directory=str(routes_track.WEB / "static")), name="static")
 
     return app
