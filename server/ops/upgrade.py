@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import text
+
 from server.storage import migrate
 from server.storage.db import Database
 
@@ -20,6 +22,7 @@ from .backup import backup_sqlite
 from .dburl import describe, sqlite_path
 
 log = logging.getLogger(__name__)
+MIGRATION_LOCK = 0x6D6F7463  # "motc": one key for every motcua replica
 
 
 class UpgradeError(RuntimeError):
@@ -55,7 +58,29 @@ def too_new_message(db: Database, state: SchemaState) -> str:
 
 
 def prepare_database(db: Database) -> str:
-    """Refuse a newer schema; back up (SQLite) and migrate an older one. Returns what was done."""
+    """Refuse a newer schema; back up (SQLite) and migrate an older one. Returns what was done.
+
+    On PostgreSQL several replicas may start at once: an advisory lock lets one migrate while the
+    others wait, then find the schema current."""
+    if db.is_sqlite:
+        return _prepare(db)
+    try:
+        conn = db.engine.connect()
+    except Exception as err:
+        raise UpgradeError(f"database {describe(db.url)} is unreachable: {_first_line(err)}") from None
+    try:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        conn.commit()
+        return _prepare(db)
+    finally:
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            conn.commit()
+        finally:
+            conn.close()
+
+
+def _prepare(db: Database) -> str:
     try:
         state = schema_state(db)
     except Exception as err:  # OperationalError and friends: the database is not reachable at all
