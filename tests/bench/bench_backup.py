@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from server.ops.backup import backup_sqlite
@@ -35,7 +35,7 @@ def build(path: Path, tickets: int) -> None:
     con.executemany(
         "INSERT INTO tickets (site, service, prefix, number, day, issued_at, status, recall_count, transfer_count,"
         " idempotency_key, token) VALUES ('demo', 'hotich', 'A', ?, ?, ?, 'done', 0, 0, ?, ?)",
-        ((n % 1000 + 1, f"2026-{n // 30000 % 12 + 1:02d}-{n // 1000 % 28 + 1:02d}", now, f"key-{n}", f"tok-{n:032d}")
+        ((n % 1000 + 1, (date(2020, 1, 1) + timedelta(days=n // 1000)).isoformat(), now, f"key-{n}", f"tok-{n:032d}")
          for n in range(tickets)))
     con.executemany(
         "INSERT INTO ticket_events (ticket_id, at, action, status) VALUES (?, ?, 'issue', 'waiting')",
