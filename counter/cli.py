@@ -25,7 +25,9 @@ ShotOpt = typer.Option(None, "--screenshot", hidden=True, help="save a PNG once 
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from motcua.devicelog import setup_device_logging
+
+    setup_device_logging()
 
 
 def _need_mqtt(mqtt: Optional[str]) -> str:

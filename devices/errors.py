@@ -36,8 +36,11 @@ class DeviceConfigError(DeviceError, ValueError):
     key = "device.config"
 
 
-class DeviceDependencyMissing(DeviceError):
-    """An optional hardware library (e.g. pyusb) is not installed. Give up: install it."""
+class DeviceDependencyMissing(DeviceConfigError):
+    """An optional hardware library (e.g. pyusb) is not installed. Give up: install it.
+
+    A configuration error too, so every command that refuses a bad device URL in one line
+    refuses this in one line (not a traceback from deep inside the kiosk)."""
 
     code = "device.dependency_missing"
     key = "device.dependency_missing"

@@ -147,7 +147,9 @@ def _serial_backend(url: DeviceURL, profile: str) -> ep.Escpos:
 
 def _usb_backend(url: DeviceURL, profile: str) -> ep.Escpos:
     if not ep.Usb.is_usable():
-        raise DeviceDependencyMissing("usb:// printers need pyusb: pip install pyusb", url=url.raw)
+        raise DeviceDependencyMissing(
+            "usb:// printers need pyusb, which is not installed: .venv/bin/pip install 'motcua[devices]' "
+            "(and apt-get install libusb-1.0-0), or use a serial:// or tcp:// printer URL", url=url.raw)
     vid, pid = url.usb_ids()
     return ep.Usb(vid, pid, timeout=int(url.get_float("timeout", 2.0, 0.01, 600) * 1000), profile=profile)
 

@@ -64,7 +64,9 @@ def register(app: typer.Typer) -> None:
         height: int = typer.Option(1920, help="window height when not full screen"),
     ) -> None:
         """Run the kiosk: services, optional CCCD, priority, ticket printing, QR tracking."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from motcua.devicelog import setup_device_logging
+
+        setup_device_logging()
         from devices.errors import DeviceConfigError
         from devices.reader import open_reader
 

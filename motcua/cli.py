@@ -34,9 +34,27 @@ def _settings(config: Optional[Path], **overrides):
 
 
 def _database(settings):
+    from server.config import ConfigError
     from server.storage.db import Database
 
+    try:
+        settings.check_database()
+    except ConfigError as err:
+        typer.echo(f"motcua: {err}", err=True)
+        raise typer.Exit(2) from err
     return Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous).open()
+
+
+def _prepare_schema(db) -> str:
+    """Refuse a newer schema, back up and migrate an older one; exit 2 with one line on failure."""
+    from server.ops.upgrade import UpgradeError, prepare_database
+
+    try:
+        return prepare_database(db)
+    except UpgradeError as err:
+        db.close()
+        typer.echo(f"motcua: {err}", err=True)
+        raise typer.Exit(2) from err
 
 
 @app.command()
@@ -45,11 +63,10 @@ def server(
     port: int = typer.Option(8000),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
-    """Run the HTTP API, tracking pages and the MQTT outbox publisher."""
-    import uvicorn
-
+    """Run the HTTP API, tracking pages and the MQTT outbox publisher (migrates the schema first)."""
     from server.api.app import create_app
     from server.config import ConfigError
+    from server.ops import serve
 
     settings = _settings(config)
     try:
@@ -58,22 +75,24 @@ def server(
         typer.echo(f"motcua: {err}", err=True)
         raise typer.Exit(2) from err
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False,
-                proxy_headers=False)  # X-Forwarded-For: only from MOTCUA_TRUSTED_PROXIES (server/api/security.py)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # our own line says what the schema did
+    db = _database(settings)
+    try:
+        logging.getLogger("server").info(_prepare_schema(db))
+    finally:
+        db.close()
+    serve.run(create_app(settings), host=host, port=port)
 
 
 @db_app.command("upgrade")
 def db_upgrade(config: Optional[Path] = ConfigOpt) -> None:
-    """Create or migrate the schema to the newest version."""
-    from server.storage import migrate
-
+    """Create or migrate the schema to the newest version (SQLite: a backup is taken first)."""
     settings = _settings(config)
     db = _database(settings)
     try:
-        migrate.upgrade(db)
+        typer.echo(_prepare_schema(db))
     finally:
         db.close()
-    typer.echo("database is up to date")
 
 
 @site_app.command("load")
@@ -111,6 +130,7 @@ def user_add(
     settings = _settings(config)
     db = _database(settings)
     try:
+        _require_site(db, site)
         AuthStore(db).add_user(name, password, role, site=site, full_name=full_name)
     except AuthError as err:
         typer.echo(f"motcua: {err.message}", err=True)
@@ -118,6 +138,17 @@ def user_add(
     finally:
         db.close()
     typer.echo(f"user {name} ({role}) saved")
+
+
+def _require_site(db, site: Optional[str]) -> None:
+    from server.ops.sites import UnknownSite, require_site
+
+    try:
+        require_site(db, site)
+    except UnknownSite as err:
+        db.close()
+        typer.echo(f"motcua: {err}", err=True)
+        raise typer.Exit(2) from err
 
 
 @app.command("device-token")
@@ -166,7 +197,7 @@ def _mount_optional() -> None:
     if devices_app is not None:
         app.add_typer(devices_app, name="devices", help="Check printers, card readers and displays on site")
     importlib.import_module("motcua.tokens").register(app)  # motcua token list|issue|revoke
-    for module in ("kiosk.cli", "counter.cli"):
+    for module in ("kiosk.cli", "counter.cli", "motcua.ops_cli"):
         try:
             part = importlib.import_module(module)
         except ImportError as err:

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me"
@@ -92,6 +92,20 @@ class Settings(BaseSettings):
             raise ConfigError(f"MOTCUA_CONNECTOR={self.connector!r} is not a known one-stop connector (known: sim)")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ConfigError("MOTCUA_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        self.check_database()
+        return self
+
+    def check_database(self) -> "Settings":
+        """Refuse a database URL that is unset (outside the demo) or of a shape that goes wrong later."""
+        from server.ops.dburl import EXAMPLE_SQLITE, DatabaseUrlError, check_database_url
+
+        if not self.demo and "database_url" not in self.model_fields_set:
+            raise ConfigError(f"MOTCUA_DATABASE_URL is not set; set it (e.g. {EXAMPLE_SQLITE}) "
+                              "or give database_url in the --config file")
+        try:
+            check_database_url(self.database_url, allow_relative=self.demo)
+        except DatabaseUrlError as err:
+            raise ConfigError(str(err)) from None
         return self
 
 
@@ -134,7 +148,31 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"config file {config_file} is not valid TOML: {err}") from err
         file_values = file_values.get("motcua", file_values)
+        _check_file_keys(config_file, file_values)
 
-    env = Settings()  # environment only; its explicitly set fields override the file
-    values = {**file_values, **{k: getattr(env, k) for k in env.model_fields_set}, **overrides}
-    return Settings.model_validate(values)
+    try:
+        env = Settings()  # environment only; its explicitly set fields override the file
+        values = {**file_values, **{k: getattr(env, k) for k in env.model_fields_set}, **overrides}
+        return Settings.model_validate(values)
+    except ValidationError as err:
+        raise ConfigError(_one_line(err, config_file)) from None
+
+
+def _check_file_keys(config_file: Path, values: dict[str, Any]) -> None:
+    """A wrong-shaped file (unknown keys, sections) would otherwise be ignored without a word."""
+    known = set(Settings.model_fields)
+    unknown = sorted(k for k in values if k not in known)
+    if unknown:
+        raise ConfigError(
+            f"config file {config_file}: unknown setting(s) {', '.join(unknown)}; write top-level keys "
+            f"(or under [motcua]) among: {', '.join(sorted(known))}")
+
+
+def _one_line(err: ValidationError, config_file: Path | None) -> str:
+    where = f"config file {config_file}: " if config_file else ""
+    parts = []
+    for e in err.errors()[:3]:
+        name = ".".join(str(p) for p in e.get("loc", ())) or "setting"
+        shown = "" if any(w in name for w in ("secret", "url")) else f", got {e.get('input')!r}"
+        parts.append(f"{name} (MOTCUA_{name.upper()}): {e.get('msg', 'invalid')}{shown}")
+    return where + "; ".join(parts)

@@ -16,6 +16,7 @@ from typing import Callable
 
 from devices.mqtt import MqttLink
 
+from .ops.problems import ProblemLog, first_line
 from .storage import outbox
 from .storage.db import Database
 
@@ -41,6 +42,9 @@ class OutboxPublisher:
         self._acked_up_to = 0  # highest outbox id the broker acknowledged in this process
         self._to_mark: list[int] = []
         self._last_mark = 0.0
+        self.on_tick: Callable[..., None] | None = None
+        """Called every loop with whether the broker is connected: the server logs its changes."""
+        self._db_problem = ProblemLog(log, "outbox publisher", every_s=60)
 
     def wake(self) -> None:
         self._wake.set()
@@ -69,8 +73,14 @@ class OutboxPublisher:
         while not self._stopping.is_set():
             self._wake.wait(timeout=MARK_EVERY_S)
             self._wake.clear()
-            if not self.link.connected.is_set():
-                self._mark(force=True)
+            connected = self.link.connected.is_set()
+            if self.on_tick is not None:
+                self.on_tick(connected)
+            if not connected:
+                try:
+                    self._mark(force=True)
+                except Exception as err:  # the database is away too: say so once, keep the loop alive
+                    self._db_problem.fail(first_line(err))
                 continue
             try:
                 while self.drain_once() == BATCH and not self._stopping.is_set():
@@ -81,8 +91,9 @@ class OutboxPublisher:
                     for topic, payload in self.snapshot():
                         self.link.publish(topic, payload, retain=True)
                 self._mark()
-            except Exception:  # keep going: the next wake-up retries what was not marked
-                log.exception("outbox publishing failed; will retry")
+                self._db_problem.ok("reachable again")
+            except Exception as err:  # keep going: the next wake-up retries what was not marked
+                self._db_problem.fail(f"{first_line(err)}; will retry")
 
     def drain_once(self) -> int:
         """Publish one batch; return how many rows the broker acknowledged."""

@@ -15,6 +15,8 @@ from server import privacy
 from server.auth import AuthStore
 from server.config import ConfigError, Settings, parse_networks
 from server.login_guard import LoginGuard
+from server.ops import api_docs, routes_health
+from server.ops.watch import BrokerLog, DeviceWatch
 from server.publisher import OutboxPublisher
 from server.storage import migrate
 from server.storage.db import Database
@@ -77,7 +79,10 @@ def create_app(settings: Settings) -> FastAPI:
                 availability_topic=Topics(settings.site).device_availability("server"),
             )
             queue = app.state.queue
+            app.state.device_watch = DeviceWatch(settings.site)
+            app.state.device_watch.attach(link)
             publisher = OutboxPublisher(db, link, snapshot=lambda: queue.snapshot(settings.site))
+            publisher.on_tick = BrokerLog(settings.mqtt_url).tick
             publisher.start()
         app.state.publisher = publisher
         try:
@@ -99,6 +104,8 @@ def create_app(settings: Settings) -> FastAPI:
         raise ConfigError(f"MOTCUA_TRUSTED_PROXIES: {err}") from None
     app.add_middleware(SecurityHeaders)
     errors.install(app)
+    routes_health.install_database_errors(app)
+    app.include_router(routes_health.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_ratings.router)  # before routes_queue: /tickets/{id}/rating vs /{action}
     app.include_router(routes_dossiers.router)
@@ -107,11 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)
     app.include_router(routes_privacy.router)
+    api_docs.install(app)
     app.mount("/static", StaticFiles(directory=str(routes_track.WEB / "static")), name="static")
-
-    @app.get("/api/v1/health")
-    def health():
-        publisher = app.state.publisher
-        return {"ok": True, "mqtt": bool(publisher and publisher.link.connected.is_set())}
 
     return app

@@ -273,7 +273,8 @@ def change_status(
     try:
         target = DossierStatus(new_status)
     except ValueError:
-        raise UnknownStatus(f"unknown dossier status {new_status!r}") from None
+        valid = ", ".join(s.value for s in DossierStatus)
+        raise UnknownStatus(f"unknown dossier status {new_status!r}; valid statuses: {valid}") from None
     current = dossier.status
     if target not in ALLOWED_TRANSITIONS[current]:
         raise InvalidTransition(current, target)

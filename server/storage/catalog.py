@@ -50,6 +50,17 @@ def _upsert(conn: Connection, table, values: dict[str, Any], keys: list[str]) ->
     conn.execute(ins.on_conflict_do_update(index_elements=keys, set_=changes) if changes else ins.on_conflict_do_nothing())
 
 
+def _check_timezone(path: Path, name: Any) -> None:
+    """An unknown zone would load fine and then turn every ticket into a 500."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SiteFileError(f"{path}: [site] timezone {name!r} is not a known time zone; "
+                            "write an IANA name such as \"Asia/Ho_Chi_Minh\"") from None
+
+
 def parse_site_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -65,6 +76,7 @@ def parse_site_file(path: Path) -> dict[str, Any]:
         max_wait(site.get("settings", {}))
     except SiteSettingsError as err:
         raise SiteFileError(f"{path}: [site.settings] {err}") from None
+    _check_timezone(path, site.get("timezone", "Asia/Ho_Chi_Minh"))
     known = {p["code"] for p in seed_procedures()} | {p.get("code") for p in data.get("procedures", [])}
     prefixes: set[str] = set()
     service_ids: set[str] = set()
