@@ -119,11 +119,15 @@ def test_every_answer_carries_the_security_headers(site):
 
 
 # ---- secret key ---------------------------------------------------------------------------------
+# A database URL is given so that only the key decides (outside the demo an unset URL is refused too).
+_DB = "sqlite:////var/lib/motcua/motcua.sqlite3"
+
+
 @pytest.mark.parametrize("key", ["aaaaaaaaaaaaaaaa", "abcdefghijklmnopqrstuvwxyz", "1234567890123456",
                                  "abababababababababababab", "Passw0rd"])
 def test_a_guessable_secret_key_is_refused_outside_the_demo(key):
     with pytest.raises(ConfigError) as err:
-        Settings(secret_key=key, demo=False).check()
+        Settings(secret_key=key, demo=False, database_url=_DB).check()
     assert "secrets.token_urlsafe(32)" in str(err.value) and "\n" not in str(err.value)
 
 
@@ -131,8 +135,8 @@ def test_a_random_secret_key_passes():
     import secrets
 
     for _ in range(20):
-        Settings(secret_key=secrets.token_urlsafe(32), demo=False).check()
-        Settings(secret_key=secrets.token_hex(16), demo=False).check()
+        Settings(secret_key=secrets.token_urlsafe(32), demo=False, database_url=_DB).check()
+        Settings(secret_key=secrets.token_hex(16), demo=False, database_url=_DB).check()
 
 
 def test_the_server_refuses_to_start_with_a_guessable_key(tmp_path):
