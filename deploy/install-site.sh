@@ -48,58 +48,19 @@ done
 [ -f "$SITE_FILE" ] || { echo "install-site: site file $SITE_FILE not found" >&2; exit 2; }
 SITE_FILE="$(cd "$(dirname "$SITE_FILE")" && pwd)/$(basename "$SITE_FILE")"
 
-say() { echo "install-site: $*"; }
+PROG=install-site
+# shellcheck source=deploy/common.sh
+. "$SRC/deploy/common.sh"
 
-# Debian package names are the same on Debian 12 and Ubuntu 24.04.
-APT_PACKAGES=(python3 python3-venv ca-certificates mosquitto espeak-ng alsa-utils fonts-dejavu-core
-  libgl1 libegl1 libgles2 libmtdev1)
-HALL_TV_PACKAGES=(xserver-xorg-core xserver-xorg-input-libinput xinit)
 if [ "$APT" = 1 ]; then
-  wanted=("${APT_PACKAGES[@]}")
-  [ "$HALL_TV" = 1 ] && wanted+=("${HALL_TV_PACKAGES[@]}")
-  missing=()
-  for p in "${wanted[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-upgrade "${missing[@]}" >/dev/null
-  fi
+  if [ "$HALL_TV" = 1 ]; then apt_ensure "${APP_PACKAGES[@]}" "${SITE_PACKAGES[@]}" "${SESSION_PACKAGES[@]}"
+  else apt_ensure "${APP_PACKAGES[@]}" "${SITE_PACKAGES[@]}"; fi
 fi
 for tool in python3 mosquitto mosquitto_passwd; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "install-site: $tool is missing" >&2; exit 2; }
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || die "$tool is missing"
 done
-
-# The system user: owns the database and runs every service; no login, no home of its own.
-if ! id motcua >/dev/null 2>&1; then
-  say "creating system user motcua"
-  useradd --system --user-group --home-dir /var/lib/motcua --no-create-home --shell /usr/sbin/nologin motcua
-fi
-for g in audio video render input; do
-  getent group "$g" >/dev/null && usermod -a -G "$g" motcua
-done
-install -d -m 0750 -o root -g motcua /etc/motcua
-install -d -m 0700 -o motcua -g motcua /var/lib/motcua
-install -d -m 0755 /opt/motcua
-
-# The app: a venv under /opt/motcua, reinstalled only when this checkout changed.
-[ -x /opt/motcua/bin/python ] || python3 -m venv /opt/motcua
-stamp="$(cd "$SRC" && find pyproject.toml motcua server counter kiosk devices deploy -type f \
-  ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)"
-if [ "$(cat /opt/motcua/.source-sha256 2>/dev/null)" != "$stamp" ]; then
-  say "installing motcua into /opt/motcua"
-  build="$(mktemp -d)"
-  # a copy, so a checkout owned by someone else (or read-only) is never written to
-  (cd "$SRC" && tar --exclude=.venv --exclude=.git --exclude='*.egg-info' --exclude=build --exclude=.demo -cf - .) \
-    | tar -C "$build" -xf -
-  pip_args=(--quiet --disable-pip-version-check)
-  [ -n "$WHEELS" ] && pip_args+=(--no-index --find-links "$WHEELS")
-  /opt/motcua/bin/pip install "${pip_args[@]}" "$build[kiosk]"
-  rm -rf "$build"
-  echo "$stamp" > /opt/motcua/.source-sha256
-fi
-ln -sf /opt/motcua/bin/motcua /usr/local/bin/motcua
+ensure_user audio video render input
+install_app
 MOTCUA=/opt/motcua/bin/motcua
 PY=/opt/motcua/bin/python
 
@@ -170,37 +131,14 @@ chown -R motcua:motcua /var/lib/motcua   # anything root's device sync touched s
 units=(motcua-server.service motcua-announcer.service)
 [ "$HALL_TV" = 1 ] && units+=(motcua-hall.service)
 changed=0
-render_unit() {
-  sed -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HTTP_HOST@|0.0.0.0|g" "$SRC/deploy/systemd/$1"
-}
 for u in "${units[@]}"; do
-  new="$(render_unit "$u")"
-  if [ "$(cat "/etc/systemd/system/$u" 2>/dev/null)" != "$new" ]; then
-    printf '%s\n' "$new" > "/etc/systemd/system/$u"; changed=1
-  fi
+  sed -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HTTP_HOST@|0.0.0.0|g" "$SRC/deploy/systemd/$u" \
+    | put_if_changed "/etc/systemd/system/$u" 0644 && changed=1
 done
 install -d /etc/systemd/system/mosquitto.service.d
-if ! cmp -s "$SRC/deploy/systemd/mosquitto-motcua.conf" /etc/systemd/system/mosquitto.service.d/motcua.conf; then
-  cp "$SRC/deploy/systemd/mosquitto-motcua.conf" /etc/systemd/system/mosquitto.service.d/motcua.conf; changed=1
-fi
-
-if [ -d /run/systemd/system ]; then
-  [ "$changed" = 1 ] && systemctl daemon-reload
-  systemctl enable -q mosquitto.service "${units[@]}"
-  if [ "$START" = 1 ]; then
-    systemctl restart mosquitto.service
-    systemctl restart "${units[@]}"
-  fi
-else
-  # No running systemd (a chroot, a container): enable by the symlinks systemctl would make.
-  install -d /etc/systemd/system/multi-user.target.wants
-  for u in "${units[@]}"; do
-    ln -sfn "/etc/systemd/system/$u" "/etc/systemd/system/multi-user.target.wants/$u"
-  done
-  [ -f /lib/systemd/system/mosquitto.service ] && \
-    ln -sfn /lib/systemd/system/mosquitto.service /etc/systemd/system/multi-user.target.wants/mosquitto.service
-  say "systemd is not running here: units installed and enabled, nothing started"
-fi
+put_if_changed /etc/systemd/system/mosquitto.service.d/motcua.conf 0644 \
+  < "$SRC/deploy/systemd/mosquitto-motcua.conf" && changed=1
+enable_units "$changed" "$START" mosquitto.service "${units[@]}"
 
 say "site $SITE_ID installed: $PUBLIC_URL (dashboard $PUBLIC_URL/dashboard/$SITE_ID)"
 say "add staff:   motcua user add NAME --role official --site $SITE_ID --config $CONFIG"

@@ -121,6 +121,8 @@ def apply(argv: list[str]) -> list[str]:
         value = getattr(info, field)
         if value and not _given(rest, option):
             added += [option, value]
+    if command == "counter" and info.counter and not _given(rest, "--counter"):
+        added += ["--counter", info.counter]
     if command == "display" and not _given(rest, "--hall") and not _given(rest, "--counter"):
         if info.role == "display":
             added.append("--hall")

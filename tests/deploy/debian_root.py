@@ -27,12 +27,12 @@ BASE_PACKAGES = ["systemd", "iproute2", "procps"]  # what a real mini-PC has bes
 
 
 def installer_packages() -> list[str]:
-    """The packages install-site.sh installs, read from the script itself (one list to keep)."""
-    text = (ROOT / "deploy" / "install-site.sh").read_text()
+    """The packages the installers install, read from deploy/common.sh (one list to keep)."""
+    text = (ROOT / "deploy" / "common.sh").read_text()
     found: list[str] = []
-    for name in ("APT_PACKAGES", "HALL_TV_PACKAGES"):
+    for name in ("APP_PACKAGES", "SITE_PACKAGES", "SESSION_PACKAGES"):
         match = re.search(rf"^{name}=\((.*?)\)", text, re.S | re.M)
-        assert match, f"{name} not found in install-site.sh"
+        assert match, f"{name} not found in deploy/common.sh"
         found += match.group(1).split()
     return found
 

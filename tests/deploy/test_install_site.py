@@ -45,6 +45,7 @@ SITE = "xa-thu"
 SRC = "/srv/motcua-src"
 CONFIG = "/etc/motcua/motcua.toml"
 UNITS = ("motcua-server.service", "motcua-announcer.service", "motcua-hall.service")
+OFFSCREEN = {"SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1", "KIVY_HOME": "/var/lib/motcua/kivy"}
 WATCHED = ["etc/motcua/motcua.toml", "etc/motcua/site.toml", "etc/mosquitto/motcua.passwd",
            "etc/mosquitto/motcua.acl", "etc/mosquitto/conf.d/motcua.conf",
            *[f"etc/systemd/system/{u}" for u in UNITS], "etc/systemd/system/mosquitto.service.d/motcua.conf"]
@@ -366,3 +367,51 @@ def test_power_cut_mid_traffic_loses_nothing_acknowledged_and_the_hall_recovers(
         for client in officials.values():
             client.close()
 
+
+
+def xinit_client(exec_start: str) -> str:
+    """The program xinit would start as X's only client (what runs on the TV)."""
+    words = exec_start.split()
+    assert words[0] == "/usr/bin/xinit" and "--" in words, exec_start
+    server = words[words.index("--") + 1:]
+    assert server[:2] == [":0", "vt1"] and "-nolisten" in server, exec_start
+    return " ".join(words[1:words.index("--")])
+
+
+def test_the_hall_tv_program_shows_the_site_from_its_join_file(site):
+    """The hall unit's X client, exactly as its ExecStart names it, drawn offscreen (no X server
+    or seat here): it connects with the installer's display-hall credentials and shows the call."""
+    client = xinit_client(site.unit("motcua-hall.service")["start"])
+    assert client == "/opt/motcua/bin/motcua display --join-file /etc/motcua/devices/display-hall.join"
+    out = site.root.run(f"{client} --screenshot /var/lib/motcua/hall.png", user="motcua",
+                        env=OFFSCREEN, check=False, timeout=180)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    png = site.root.file("/var/lib/motcua/hall.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1920, 1080)
+
+
+def test_a_kiosk_mini_pc_is_installed_from_its_join_line(site):
+    kiosk_line = site.root.file("/etc/motcua/devices/kiosk-1.join").read_text().splitlines()[-1]
+    site.root.file("/root/kiosk-1.join").write_text(kiosk_line + "\n")
+    out = site.root.run(f"{SRC}/deploy/install-device.sh --join-file /root/kiosk-1.join --printer 'sim://?fault=none&x=1'",
+                        check=False)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    unit = site.unit("motcua-device.service")
+    assert xinit_client(unit["start"]) == ("/opt/motcua/bin/motcua kiosk --fullscreen --join-file "
+                                           "/etc/motcua/device.join --printer sim://?fault=none&x=1")
+    verify = site.root.run("systemd-analyze verify /etc/systemd/system/motcua-device.service", check=False)
+    assert verify.returncode == 0 and "motcua" not in verify.stderr, verify.stderr
+    assert site.root.file("/etc/systemd/system/multi-user.target.wants/motcua-device.service").is_symlink()
+    before = site.root.file("/etc/systemd/system/motcua-device.service").read_bytes()
+    again = site.root.run(f"{SRC}/deploy/install-device.sh --join-file /root/kiosk-1.join --printer 'sim://?fault=none&x=1'")
+    assert "installing" not in again.stdout
+    assert site.root.file("/etc/systemd/system/motcua-device.service").read_bytes() == before
+    # The line becomes the kiosk's own options (what the unit's program receives).
+    from motcua import join as join_mod
+
+    argv = join_mod.apply(["kiosk", "--join-file", str(site.root.file("/etc/motcua/device.join"))])
+    assert argv[argv.index("--token") + 1] == site.join_line("kiosk-1").token
+    bad = site.root.run(f"{SRC}/deploy/install-device.sh --join motcua1:broken", check=False)
+    assert bad.returncode == 2 and "join line" in bad.stderr

@@ -65,6 +65,8 @@ def test_apply_turns_the_line_into_the_commands_own_options():
     screen = join.JoinInfo("http://s:8000", "xa-a", "counter-3", "counter", "mqtt://counter-3:p@s:1883", "t", "3")
     out = join.apply(["display", "--join", screen.encode()])
     assert out[out.index("--counter") + 1] == "3" and "--hall" not in out
+    assert join.apply(["counter", "--join", screen.encode()]) == [
+        "counter", "--server", "http://s:8000", "--site", "xa-a", "--counter", "3"]
     assert join.apply(["server", "--join", "x"]) == ["server", "--join", "x"]  # not a device command
 
 
