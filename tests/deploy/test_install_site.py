@@ -37,6 +37,7 @@ from tests.support.mqtt import Collector
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(1800),  # the first test also builds (once) and installs the root
     pytest.mark.skipif(os.geteuid() != 0, reason="the installer test needs root (chroot, mounts)"),
     pytest.mark.skipif(shutil.which("mmdebstrap") is None, reason="mmdebstrap is not installed (./run test installs it)"),
 ]
