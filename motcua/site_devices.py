@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import grp
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -62,6 +63,14 @@ def _gid(group: str) -> int:
         return grp.getgrnam(group).gr_gid
     except KeyError:
         return -1
+
+
+def _broker_owner() -> tuple[int, int]:
+    try:
+        user = pwd.getpwnam("mosquitto")
+        return user.pw_uid, user.pw_gid
+    except KeyError:
+        return 0, 0
 
 
 def write_if_changed(path: Path, text: str, *, mode: int, group: str | None = None) -> bool:
@@ -122,14 +131,16 @@ def sync_broker(layout: BrokerLayout, server_mqtt_url: str | None, devices: dict
         if user not in present or user in force_passwords:
             set_password(layout.password_file, user, password)
             changed = True
-    layout.password_file.chmod(0o640)
-    if os.geteuid() == 0:
-        os.chown(layout.password_file, 0, _gid("mosquitto"))
     try:
         acl = render_acl({name: info.site for name, info in devices.items()})
     except BrokerError as err:
         raise SiteDevicesError(str(err)) from err
-    changed |= write_if_changed(layout.acl_file, acl, mode=0o640, group="mosquitto")
+    changed |= write_if_changed(layout.acl_file, acl, mode=0o600)
+    for path in (layout.password_file, layout.acl_file):
+        # Mosquitto re-reads both on SIGHUP as its own user; 2.0.16+ warns unless they are its own and 0600
+        path.chmod(0o600)
+        if os.geteuid() == 0:
+            os.chown(path, *_broker_owner())
     return changed
 
 
