@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/bench_site.py                 # RSS and disk of a running site
     .venv/bin/python tests/bench/bench_site.py --install       # also install time (root, mmdebstrap)
+    .venv/bin/python tests/bench/bench_site.py --no-rss --install uncached
 
 RSS: server + Mosquitto + announcer + hall display (offscreen Kivy window) started on loopback
 from this checkout, idle, then under a busy morning (kiosks issuing, officials calling at every
@@ -197,24 +198,29 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--busy", type=float, default=30.0, help="seconds of busy morning")
-    ap.add_argument("--install", action="store_true", help="also time the installer in clean roots (root only)")
+    ap.add_argument("--install", choices=["both", "cached", "uncached"], nargs="?", const="both",
+                    help="also time the installer in clean roots (root only)")
+    ap.add_argument("--no-rss", action="store_true", help="skip the running-site figures")
     args = ap.parse_args()
     results, floors = [], []
-    for _ in range(args.runs):
+    for _ in range(0 if args.no_rss else args.runs):
         work = Path(tempfile.mkdtemp(prefix="bench-site-"))
         try:
             results.append(measure_site(work, args.busy))
             floors.append(measure_floor())
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"site RSS, MB (min / median / max of {args.runs} runs)")
-    for key in results[0]:
-        print(f"  {key:18s} {mmm([r[key] for r in results])}")
-    print(f"  floor (3 idle python3 + bare mosquitto) {mmm(floors)}")
-    print(f"  idle total / floor  {mmm([r['idle_total'] / f for r, f in zip(results, floors)])}")
-    print(f"  busy total / floor  {mmm([r['busy_total'] / f for r, f in zip(results, floors)])}")
+    if results:
+        print(f"site RSS, MB (min / median / max of {args.runs} runs)")
+        for key in results[0]:
+            print(f"  {key:18s} {mmm([r[key] for r in results])}")
+        print(f"  floor (3 idle python3 + bare mosquitto) {mmm(floors)}")
+        print(f"  idle total / floor  {mmm([r['idle_total'] / f for r, f in zip(results, floors)])}")
+        print(f"  busy total / floor  {mmm([r['busy_total'] / f for r, f in zip(results, floors)])}")
     if args.install:
         for label, uncached in (("cached", False), ("uncached", True)):
+            if args.install not in ("both", label):
+                continue
             runs = [measure_install(uncached) for _ in range(args.runs)]
             print(f"install on a clean Debian 12 root, {label} (min / median / max of {args.runs})")
             print(f"  install s            {mmm([r[0] for r in runs])}")

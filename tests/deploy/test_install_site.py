@@ -153,6 +153,7 @@ def host_trust(root: DebianRoot) -> dict[str, str]:
     bundle = Path(os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt")
     if not bundle.exists():
         return {}
+    root.file("/etc/ssl").mkdir(parents=True, exist_ok=True)  # a minbase root has no ca-certificates yet
     shutil.copy(bundle, root.file("/etc/ssl/host-ca-bundle.crt"))
     return {"PIP_CERT": "/etc/ssl/host-ca-bundle.crt"}
 
