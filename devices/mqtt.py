@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -115,17 +117,34 @@ class MqttUrl:
 
 Handler = Callable[[str, bytes, bool], None]
 
+CLIENT_ID_MAX = 120
+
+
+def unique_client_id(base: str) -> str:
+    """``base`` + this host + a random suffix: two programs with one MQTT user never share an id.
+
+    The broker keeps one connection per client id and drops the older one when a second
+    arrives: two announcers on one machine with the same id kicked each other off every second.
+    The suffix is drawn once per :class:`MqttLink`, so its own reconnects resume its session;
+    sessions left behind by a restart expire in the broker (``persistent_client_expiration``).
+    """
+    host = socket.gethostname().split(".")[0] or "host"
+    if host not in base:
+        base = f"{base[: CLIENT_ID_MAX - len(host) - 10]}-{host}"
+    return f"{base[: CLIENT_ID_MAX - 9]}-{secrets.token_hex(4)}"
+
 
 class MqttLink:
     """A reconnecting paho client with an availability last will and topic handlers.
 
     ``availability_topic`` gets a retained ``online`` on every connect and ``offline`` as the
-    will (or on a clean stop). Subscriptions are renewed on every reconnect.
+    will (or on a clean stop). Subscriptions are renewed on every reconnect. ``client_id`` is a
+    base name: the id used is made unique per link (:func:`unique_client_id`).
     """
 
     def __init__(self, url: str, client_id: str, availability_topic: str | None = None) -> None:
         self.url = MqttUrl.parse(url)
-        self.client_id = client_id
+        self.client_id = unique_client_id(client_id)
         self.availability_topic = availability_topic
         self._client: paho.Client | None = None
         self._subscriptions: dict[str, Handler] = {}

@@ -197,7 +197,7 @@ def _mount_optional() -> None:
     if devices_app is not None:
         app.add_typer(devices_app, name="devices", help="Check printers, card readers and displays on site")
     importlib.import_module("motcua.tokens").register(app)  # motcua token list|issue|revoke
-    for module in ("kiosk.cli", "counter.cli", "motcua.ops_cli"):
+    for module in ("kiosk.cli", "counter.cli", "motcua.ops_cli", "motcua.device_cli"):
         try:
             part = importlib.import_module(module)
         except ImportError as err:
@@ -208,6 +208,15 @@ def _mount_optional() -> None:
 
 
 def main() -> None:
+    import sys
+
+    from motcua import join
+
+    try:
+        sys.argv[1:] = join.apply(sys.argv[1:])  # --join LINE / --join-file PATH on device commands
+    except join.JoinError as err:
+        typer.echo(f"motcua: {err}", err=True)
+        raise SystemExit(2) from err
     _mount_optional()
     app()
 

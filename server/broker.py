@@ -1,12 +1,14 @@
 """Run a real Mosquitto with motcua's config and ACL (demo, tests, benchmarks).
 
 The config comes from ``deploy/mosquitto``; users and passwords are generated here with
-``mosquitto_passwd``. Loopback only, on a free port; stopped by PID.
+``mosquitto_passwd``. Loopback only, on a free port; stopped by PID. :func:`render_acl` and
+:func:`render_site_conf` are also what a site install writes (``motcua device add``, the installer).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +18,9 @@ from importlib import resources
 from pathlib import Path
 
 SERVER_USER = "motcua-server"
+ROOT_TOPIC = "motcua/v1"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+"""Device and site ids that may become an MQTT user, a topic level and an ACL line."""
 
 
 class BrokerError(RuntimeError):
@@ -35,12 +40,50 @@ def _deploy_file(name: str) -> str:
     return resources.files("deploy").joinpath("mosquitto", name).read_text(encoding="utf-8")
 
 
+def check_name(value: str, what: str) -> str:
+    if not NAME_RE.match(value or ""):
+        raise BrokerError(f"{what} {value!r} must be 1–63 of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)")
+    return value
+
+
+def render_acl(device_sites: dict[str, str]) -> str:
+    """The whole ACL: the shipped header (the server) and one block per device, scoped to its site.
+
+    A device reads only ``motcua/v1/<its site>/#`` and writes only its own availability and
+    status there. Blocks are sorted, so the same devices give the same bytes (a re-run of the
+    installer changes nothing).
+    """
+    parts = [_deploy_file("acl").rstrip("\n") + "\n"]
+    for user, site in sorted(device_sites.items()):
+        check_name(user, "device")
+        check_name(site, "site")
+        if user == SERVER_USER:
+            raise BrokerError(f"{SERVER_USER!r} is the server's broker user, not a device")
+        own = f"{ROOT_TOPIC}/{site}/devices/{user}"
+        parts.append(f"\nuser {user}\ntopic read {ROOT_TOPIC}/{site}/#\n"
+                     f"topic write {own}/availability\ntopic write {own}/status\n")
+    return "".join(parts)
+
+
+def render_site_conf(*, port: int, host: str, password_file: str, acl_file: str) -> str:
+    """motcua's conf.d file for a Mosquitto whose main file is Debian's stock one."""
+    conf = _deploy_file("motcua.conf.in")
+    for key, value in {"@PORT@": str(port), "@HOST@": host, "@PASSWD@": password_file, "@ACL@": acl_file}.items():
+        conf = conf.replace(key, value)
+    return conf
+
+
 @dataclass
 class Mosquitto:
-    """A Mosquitto process in ``workdir``; ``users`` maps username → password."""
+    """A Mosquitto process in ``workdir``; ``users`` maps username → password.
+
+    Every user but the server is a device of ``site`` unless ``sites`` names another one.
+    """
 
     workdir: Path
     users: dict[str, str] = field(default_factory=dict)
+    site: str = "demo"
+    sites: dict[str, str] = field(default_factory=dict)
     port: int = 0
     host: str = "127.0.0.1"
     process: subprocess.Popen | None = None
@@ -55,11 +98,13 @@ class Mosquitto:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
-        conf = _deploy_file("mosquitto.conf.in")
-        conf = conf.replace("@PORT@", str(self.port)).replace("@HOST@", self.host).replace("@DIR@", str(self.workdir))
+        conf = _deploy_file("mosquitto.conf.in").replace("@DIR@", str(self.workdir))
+        conf += render_site_conf(port=self.port, host=self.host, password_file=str(self.workdir / "passwd"),
+                                 acl_file=str(self.workdir / "acl"))
         if os.geteuid() == 0:
             conf += "user root\n"  # else it drops to 'mosquitto' and cannot read a root temp dir
-        (self.workdir / "acl").write_text(_deploy_file("acl"), encoding="utf-8")
+        devices = {u: self.sites.get(u, self.site) for u in self.users if u != SERVER_USER}
+        (self.workdir / "acl").write_text(render_acl(devices), encoding="utf-8")
         passwd = self.workdir / "passwd"
         passwd.write_text("")
         for user, password in self.users.items():

@@ -95,3 +95,73 @@ def test_only_the_server_may_publish_calls(mqtt_site, broker):
     finally:
         rogue.loop_stop()
         hall.stop()
+
+
+def _publisher(broker, user):
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{user}-{uuid.uuid4().hex[:6]}")
+    client.username_pw_set(user, broker.users[user])
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    return client
+
+
+def test_a_device_reads_only_its_own_sites_topics(tmp_path):
+    """Two sites on one broker (the shipped ACL, as the installer renders it): a device of site
+    ``xa-b`` subscribing to everything sees its site's messages and none of ``demo``'s."""
+    from server.broker import SERVER_USER, Mosquitto
+
+    users = {SERVER_USER: "s", "display-hall": "d", "display-b": "b"}
+    broker = Mosquitto(tmp_path / "broker", users=users, sites={"display-b": "xa-b"}).start()
+    demo_hall = Collector(broker, "display-hall").start()
+    spy = Collector(broker, "display-b", "motcua/v1/#").start()
+    spy_direct = Collector(broker, "display-b", "motcua/v1/demo/#").start()
+    server = _publisher(broker, SERVER_USER)
+    try:
+        server.publish("motcua/v1/demo/calls", '{"ticket": "A001"}', qos=1).wait_for_publish(5)
+        server.publish("motcua/v1/demo/counters/1/state", '{"ticket": "A001"}', qos=1, retain=True).wait_for_publish(5)
+        server.publish("motcua/v1/xa-b/calls", '{"ticket": "B001"}', qos=1).wait_for_publish(5)
+        demo_hall.wait_for(lambda m: m[0] == "motcua/v1/demo/counters/1/state")
+        spy.wait_for(lambda m: m[0] == "motcua/v1/xa-b/calls")  # its own site: delivered, so the rest had time
+        assert [m[0] for m in spy.messages] == ["motcua/v1/xa-b/calls"]
+        assert spy_direct.messages == []
+    finally:
+        server.loop_stop()
+        for c in (demo_hall, spy, spy_direct):
+            c.stop()
+        broker.stop()
+
+
+def test_a_device_writes_only_its_own_status_in_its_own_site(tmp_path):
+    from server.broker import SERVER_USER, Mosquitto
+
+    users = {SERVER_USER: "s", "kiosk-1": "k", "kiosk-2": "k2", "display-b": "b"}
+    broker = Mosquitto(tmp_path / "broker", users=users, sites={"display-b": "xa-b"}).start()
+    watcher = Collector(broker, SERVER_USER, "motcua/v1/#").start()
+    kiosk = _publisher(broker, "kiosk-1")
+    try:
+        for topic in ("motcua/v1/xa-b/devices/kiosk-1/status",      # its name, another site
+                      "motcua/v1/xa-b/devices/kiosk-1/availability",
+                      "motcua/v1/demo/devices/kiosk-2/status",      # another device of its site
+                      "motcua/v1/demo/devices/kiosk-1/anything",    # not a status topic
+                      "motcua/v1/demo/calls",
+                      "motcua/v1/demo/devices/kiosk-1/status"):     # allowed, and last: the marker
+            kiosk.publish(topic, '{"kind": "printer", "ok": true}', qos=1).wait_for_publish(5)
+        watcher.wait_for(lambda m: m[0] == "motcua/v1/demo/devices/kiosk-1/status")
+        assert [m[0] for m in watcher.messages] == ["motcua/v1/demo/devices/kiosk-1/status"]
+    finally:
+        kiosk.loop_stop()
+        watcher.stop()
+        broker.stop()
+
+
+def test_acl_lines_cannot_be_injected_through_a_device_name():
+    import pytest
+
+    from server.broker import BrokerError, render_acl
+
+    for bad in ("kiosk-1\ntopic readwrite #", "kiosk 1", "kiosk/1", "kiosk+", "Kiosk", "", "motcua-server"):
+        with pytest.raises(BrokerError):
+            render_acl({bad: "demo"})
+    with pytest.raises(BrokerError):
+        render_acl({"kiosk-1": "demo\ntopic readwrite #"})
+    assert render_acl({"b": "demo", "a": "demo"}) == render_acl({"a": "demo", "b": "demo"})
