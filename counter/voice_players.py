@@ -5,7 +5,8 @@ finished (that is how the announcer never talks over itself), or as soon as the 
 event is set from another thread (the kiosk's voice: a new touch cuts what is being said).
 Each clip gets its own event, so a late cancel can never cut the next clip.
 Choose one by name with `make_player`: "auto" (the first of aplay/paplay/play found),
-"aplay", "paplay", "play", "sim" (records, plays nothing), or "null" (discards).
+"aplay", "paplay", "play", "sim" (records, plays nothing), "sim-realtime" (records, taking
+as long as each clip lasts), or "null" (discards).
 
 `device` chooses the audio output: an ALSA device for aplay (``-D plughw:1,0``, e.g. a
 headphone jack or a USB headset), a PulseAudio/PipeWire sink for paplay (``--device=``),
@@ -21,7 +22,7 @@ import tempfile
 import threading
 from typing import Protocol
 
-from counter.voice_audio import PlayerError, VoiceError
+from counter.voice_audio import PlayerError, VoiceError, wav_duration
 
 # name -> argv before the file path. aplay (ALSA) first: present on any Debian box with
 # sound; paplay for PulseAudio/PipeWire desktops; sox's `play` as a last resort.
@@ -47,7 +48,8 @@ class SimPlayer:
     ever on air at the same moment (1 means never two at once).
     """
 
-    def __init__(self, gate: threading.Event | None = None) -> None:
+    def __init__(self, gate: threading.Event | None = None, realtime: bool = False) -> None:
+        self.realtime = realtime  # take as long as the clip lasts (a cancel ends it early)
         self.played: list[bytes] = []
         self.stopped: list[bytes] = []
         self.started: list[bytes] = []
@@ -76,6 +78,11 @@ class SimPlayer:
                         return
                     if deadline <= 0:
                         raise PlayerError("sim player gate was never opened")
+            if self.realtime and cancel is not None and cancel.wait(wav_duration(wav)):
+                with self._cond:
+                    self.stopped.append(wav)
+                    self._cond.notify_all()
+                return
             with self._cond:
                 self.played.append(wav)
                 self._cond.notify_all()
@@ -164,6 +171,8 @@ def make_player(name: str = "auto", device: str | None = None) -> Player:
     name = name.strip().lower().removesuffix("://")
     if name == "sim":
         return SimPlayer()
+    if name == "sim-realtime":
+        return SimPlayer(realtime=True)
     if name == "null":
         return NullPlayer()
     if name == "auto":

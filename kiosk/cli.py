@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         voice: bool = typer.Option(False, "--voice/--no-voice",
                                    help="read the issued number aloud even when voice mode is off"),
         voice_player: str = typer.Option("auto", "--voice-player",
-                                         help="audio player for the voice: auto, aplay, paplay, play, sim, null"),
+                                         help="audio player for the voice: auto, aplay, paplay, play, sim, sim-realtime, null"),
         audio_device: Optional[str] = typer.Option(
             None, "--audio-device", envvar="MOTCUA_KIOSK_AUDIO_DEVICE",
             help="where the voice goes, e.g. a headphone jack or USB headset: an ALSA device for aplay "
