@@ -116,6 +116,7 @@ class KioskApp(App):
     qr = ObjectProperty(None, allownone=True)
     voice_on = BooleanProperty(False)
     speaker_icon = ObjectProperty(None, allownone=True)
+    card_icon = ObjectProperty(None, allownone=True)
 
     def __init__(self, vm: KioskController, *, reader=None, wedge: bool = True, narrator=None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -135,6 +136,7 @@ class KioskApp(App):
 
         LabelBase.register(DEFAULT_FONT, str(FONT_REGULAR), fn_bold=str(FONT_BOLD))
         self.speaker_icon = icon_texture("speaker")
+        self.card_icon = icon_texture("card")
         files = [KV_DIR / f"{name}.kv" for name in ("common", *SCREENS)]
         # kv binds to ``app.v['key']`` (a ``.get()`` call would not bind), so every key exists.
         self._blank = {key: "" for f in files for key in re.findall(r"app\.v\['(\w+)'\]", f.read_text("utf-8"))}

@@ -147,10 +147,23 @@ def _speaker(d, c=(255, 255, 255, 255)):
         d.arc((210 - r, 200 - r, 210 + r, 200 + r), -45, 45, fill=c, width=26)
 
 
+def _card(d):
+    """A citizen ID card: photo, lines, and the QR corner the reader looks at."""
+    d.rounded_rectangle((20, 90, 380, 320), radius=24, fill=BLUE)
+    white = (255, 255, 255, 255)
+    d.ellipse((55, 130, 125, 200), fill=white)  # photo: head
+    d.pieslice((40, 195, 140, 295), 180, 360, fill=white)  # shoulders
+    for y in (150, 195, 240):
+        d.rounded_rectangle((160, y, 280, y + 18), radius=9, fill=white)
+    d.rectangle((295, 220, 360, 290), fill=white)  # the QR
+    for x, y in ((300, 225), (335, 225), (300, 260), (322, 247)):
+        d.rectangle((x, y, x + 20, y + 20), fill=BLUE)
+
+
 DRAW: dict[str, Callable] = {
     "family": _family, "stamp": _stamp, "house": _house, "hands": _hands, "shop": _shop,
     "elderly": _elderly, "disabled": _disabled, "pregnant": _pregnant, "infant": _infant, "merit": _merit,
-    "none": _none, "speaker": _speaker, "star": _star,
+    "none": _none, "speaker": _speaker, "star": _star, "card": _card,
 }
 SERVICE_ICONS = ("family", "stamp", "house", "hands", "shop")
 PRIORITY_ICONS = ("elderly", "disabled", "pregnant", "infant", "merit", "none")

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from counter.voice_audio import ClipCache, EspeakSynth, VoiceError, concat_wavs, scale_wav, silence_wav
-from counter.voice_players import Player, make_player
+from counter.voice_players import Player
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +162,3 @@ class KioskVoice:
                 self.cache.put(key, clip)
             clips += [clip, silence_wav(PAUSE_S)]
         return concat_wavs(clips) if clips else None
-
-
-def open_voice(player: str = "auto", device: str | None = None, volume: int = 100) -> KioskVoice:
-    """The kiosk's voice on a named player (``auto``, ``aplay``, ``paplay``, ``sim``…) and output device."""
-    return KioskVoice(make_player(player, device), volume=volume).start()

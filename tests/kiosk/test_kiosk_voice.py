@@ -197,7 +197,7 @@ def test_the_kiosk_speaks_with_the_announcers_espeak_voice():
 
 # ---- icons --------------------------------------------------------------------------------------------
 def test_every_service_and_priority_has_its_own_drawn_picture():
-    images = {name: icon_image(name, 96) for name in (*SERVICE_ICONS, *PRIORITY_ICONS, "speaker")}
+    images = {name: icon_image(name, 96) for name in (*SERVICE_ICONS, *PRIORITY_ICONS, "speaker", "card")}
     assert set(images) <= set(DRAW)
     pixels = {name: im.tobytes() for name, im in images.items()}
     assert len(set(pixels.values())) == len(pixels)  # all different
@@ -205,3 +205,25 @@ def test_every_service_and_priority_has_its_own_drawn_picture():
         alpha = im.getchannel("A")
         inked = sum(1 for a in alpha.tobytes() if a > 128) / (96 * 96)
         assert 0.08 < inked < 0.75, (name, inked)  # a real shape, not blank, not a filled square
+
+
+def test_the_kiosk_voice_goes_to_the_chosen_output_and_survives_a_missing_player(make_vm, caplog):
+    import shutil
+
+    from counter.voice_players import CommandPlayer, NullPlayer
+    from kiosk.cli import build_narrator
+
+    vm = make_vm()
+    if shutil.which("aplay"):
+        narrator = build_narrator(vm, player="aplay", device="plughw:1,0")  # e.g. the headphone jack
+        assert isinstance(narrator.voice.player, CommandPlayer)
+        assert narrator.voice.player.argv[-2:] == ["-D", "plughw:1,0"]
+        narrator.voice.close()
+    if shutil.which("play"):
+        narrator = build_narrator(vm, player="play", device="hw:1,0")
+        assert narrator.voice.player.env["AUDIODEV"] == "hw:1,0"
+        narrator.voice.close()
+    narrator = build_narrator(vm, player="no-such-player")
+    assert isinstance(narrator.voice.player, NullPlayer)  # the kiosk runs; voice mode is silent
+    assert "voice mode will be silent" in caplog.text
+    narrator.voice.close()
