@@ -97,3 +97,9 @@ def test_cli_registers_the_kiosk_command():
     bad = CliRunner().invoke(app, ["kiosk", "--server", "http://127.0.0.1:9", "--token", "x",
                                    "--printer", "lpt://1"])
     assert bad.exit_code == 2 and "unknown scheme" in bad.output
+
+
+def test_the_consent_says_what_is_sent_in_plain_words_not_jargon():
+    for vi, _en in TEXT.values():
+        assert "băm" not in vi and "hash" not in vi.lower()
+    assert "không đọc ngược ra số được" in t("identify.consent")
