@@ -229,6 +229,16 @@ def announcer(
     quiet_hours: Optional[str] = typer.Option(None, "--quiet-hours", help="e.g. 22:00-06:00"),
     player: str = typer.Option("auto", "--player", help="auto | aplay | paplay | play | sim | null"),
     no_chime: bool = typer.Option(False, "--no-chime"),
+    audio_device: Optional[str] = typer.Option(None, "--audio-device",
+                                               help="ALSA device (aplay) or Pulse sink (paplay); default output"),
+    say_service: bool = typer.Option(False, "--say-service", help="say the service's name: '…, lĩnh vực Hộ tịch, …'"),
+    server: Optional[str] = typer.Option(None, "--server", envvar="MOTCUA_SERVER_URL",
+                                         help="http://host:8000, to read the services' names for --say-service"),
+    recall_repeat: int = typer.Option(2, "--recall-repeat", min=1, max=5, help="how many times a recall is said"),
+    volume_schedule: Optional[str] = typer.Option(
+        None, "--volume-schedule", help="volume by time of day, e.g. 07:00=80,11:30=40,13:30=70 (overrides --volume)"),
+    phrases: list[str] = typer.Option([], "--phrases", help="a folder of recorded phrases (repeatable); a "
+                                      "folder named 'vi' replaces espeak-ng, others repeat the call in their language"),
 ) -> None:
     """Speak every call and recall from the site's ``calls`` topic, in Vietnamese, offline."""
     mqtt = _need_mqtt(mqtt)
@@ -236,7 +246,12 @@ def announcer(
     from .feed import AnnouncerFeed
     from .voice import Announcer, VoiceConfig, VoiceError
 
-    config = VoiceConfig(volume=volume, quiet_hours=quiet_hours, player=player, chime=not no_chime)
+    names = _site_names(server, site).get("service_names") if say_service else None
+    if say_service and not names:
+        log.warning("--say-service without service names (give --server): services are not said")
+    config = VoiceConfig(volume=volume, quiet_hours=quiet_hours, player=player, chime=not no_chime,
+                         device=audio_device, say_service=say_service, service_names=names,
+                         recall_repeats=recall_repeat, volume_schedule=volume_schedule, phrase_packs=tuple(phrases))
     try:
         feed = AnnouncerFeed.connect(mqtt, site, Announcer(config))
         feed.start()
@@ -250,7 +265,26 @@ def announcer(
         feed.stop()
 
 
+def voice_pack(
+    out: str = typer.Option(..., "--out", help="folder to write, e.g. /etc/motcua/phrases/vi"),
+    counters: int = typer.Option(30, "--counters", min=1, max=99, help="counter numbers to record"),
+) -> None:
+    """Write a Vietnamese recorded-phrase pack with espeak-ng: one WAV per word, to use or re-record."""
+    from .voice_audio import EspeakSynth, VoiceError
+    from .voice_phrases import build_pack, vietnamese_phrases
+
+    synth = EspeakSynth()
+    try:
+        synth.check()
+        count = build_pack(synth.synthesize, out, vietnamese_phrases(counters))
+    except (VoiceError, OSError) as err:
+        typer.echo(f"motcua voice-pack: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"{count} phrases written to {out}; replace any WAV with a recording of the same words")
+
+
 def register(app: typer.Typer) -> None:
     app.command("counter")(counter_terminal)
     app.command("display")(display)
     app.command("announcer")(announcer)
+    app.command("voice-pack")(voice_pack)

@@ -20,6 +20,12 @@ Which events are spoken:
 * In quiet hours (site local time, Asia/Ho_Chi_Minh) nothing is spoken.
 * At most `max_pending` wait; beyond that the oldest waiting one is dropped.
 
+How it is spoken: a chime, then the sentence; a recall is said `recall_repeats` times (the
+citizen who missed it the first time hears it again); the service's name is said when the site
+asks (`say_service`, names from `service_names`); the volume follows `volume_schedule` by time of
+day. With phrase packs (:mod:`counter.voice_phrases`) a Vietnamese pack ("vi") replaces espeak-ng
+for the calls it can say, and every other pack (a minority language) repeats the call after it.
+
 Nothing happens at construction: `start()` checks espeak-ng and starts the worker,
 `stop()` ends it.
 """
@@ -34,8 +40,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timezone, tzinfo
 
 from counter.voice_audio import (
     ClipCache,
@@ -47,7 +52,9 @@ from counter.voice_audio import (
     chime_wav,
     scale_wav,
 )
+from counter.voice_phrases import PhrasePack
 from counter.voice_players import Player, SimPlayer, make_player
+from counter.voice_schedule import SITE_TIMEZONE, QuietHours, VolumeSchedule, site_timezone
 from counter.voice_text import announcement_text
 
 __all__ = [
@@ -57,41 +64,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-SITE_TIMEZONE = "Asia/Ho_Chi_Minh"
-
-
-def site_timezone(name: str = SITE_TIMEZONE) -> tzinfo:
-    """The site's zone; Vietnam has no DST, so UTC+7 is an exact fallback without tzdata."""
-    try:
-        return ZoneInfo(name)
-    except ZoneInfoNotFoundError:
-        if name == SITE_TIMEZONE:
-            return timezone(timedelta(hours=7), "ICT")
-        raise
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """A daily window of silence in local time, e.g. "22:00-06:00" (may cross midnight)."""
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, spec: str) -> QuietHours:
-        try:
-            first, second = (part.strip() for part in spec.split("-"))
-            return cls(time.fromisoformat(first), time.fromisoformat(second))
-        except ValueError as err:
-            raise ValueError(f"quiet hours must look like '22:00-06:00', got {spec!r}") from err
-
-    def contains(self, moment: time) -> bool:
-        moment = moment.replace(tzinfo=None)
-        if self.start <= self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
-
 
 @dataclass(frozen=True)
 class VoiceConfig:
@@ -108,6 +80,12 @@ class VoiceConfig:
     espeak: str = "espeak-ng"
     cache_size: int = 256
     player: str = "auto"
+    device: str | None = None  # audio output (ALSA device / Pulse sink), None: the default
+    say_service: bool = False  # "…, lĩnh vực Hộ tịch, đến quầy số ba"
+    service_names: dict[str, str] | None = None  # service id → name said
+    recall_repeats: int = 2  # a recall is said this many times
+    volume_schedule: str | None = None  # "07:00=80,11:30=40,13:30=70" (site local time)
+    phrase_packs: tuple[str, ...] = ()  # folders of recorded phrases; "vi" replaces espeak-ng
 
 
 class Outcome(enum.StrEnum):
@@ -127,6 +105,7 @@ class _Call:
     ticket: str
     counter: str | int
     recall: bool
+    service: str | None = None
 
 
 def _parse_call(payload: dict, zone: tzinfo) -> _Call:
@@ -146,7 +125,9 @@ def _parse_call(payload: dict, zone: tzinfo) -> _Call:
     at = datetime.fromisoformat(str(payload.get("at")))
     if at.tzinfo is None:  # the server always sends an offset; be kind if it did not
         at = at.replace(tzinfo=zone)
-    return _Call(seq, at, ticket.strip(), counter, bool(payload.get("recall", False)))
+    service = payload.get("service")
+    return _Call(seq, at, ticket.strip(), counter, bool(payload.get("recall", False)),
+                 service if isinstance(service, str) and service else None)
 
 
 class Announcer:
@@ -173,6 +154,10 @@ class Announcer:
         self._zone = site_timezone(self.config.timezone)
         self._quiet = QuietHours.parse(self.config.quiet_hours) if self.config.quiet_hours else None
         self._volume = max(0, min(100, int(self.config.volume)))
+        self._schedule = VolumeSchedule.parse(self.config.volume_schedule) if self.config.volume_schedule else None
+        packs = [PhrasePack.load(folder) for folder in self.config.phrase_packs]
+        self._pack_vi = next((p for p in packs if p.lang == "vi"), None)
+        self._packs_other = [p for p in packs if p.lang != "vi"]
         self._pending: deque[_Call] = deque()
         self._busy = False
         self._stopping = False
@@ -185,12 +170,17 @@ class Announcer:
     # --- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Check espeak-ng (SpeechEngineMissing says how to install it) and start the worker."""
+        """Check espeak-ng (SpeechEngineMissing says how; not fatal with a Vietnamese pack) and start."""
         if self._thread is not None:
             return
-        self.synth.check()
+        try:
+            self.synth.check()
+        except SpeechEngineMissing as err:
+            if self._pack_vi is None:
+                raise
+            log.warning("%s: only calls the recorded phrases can say will be spoken", err)
         if self.player is None:
-            self.player = make_player(self.config.player)
+            self.player = make_player(self.config.player, self.config.device)
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="motcua-voice", daemon=True)
         self._thread.start()
@@ -228,6 +218,12 @@ class Announcer:
 
     def set_volume(self, volume: int) -> None:
         self._volume = max(0, min(100, int(volume)))
+
+    def volume_at(self, now: datetime | None = None) -> int:
+        """The volume now: the schedule's for this time of day, else the set volume."""
+        if self._schedule is None:
+            return self._volume
+        return self._schedule.at((now or self.clock()).astimezone(self._zone).time())
 
     def is_quiet(self, now: datetime | None = None) -> bool:
         if self._quiet is None:
@@ -318,13 +314,18 @@ class Announcer:
         if self.is_quiet(now):
             self.stats["dropped_quiet"] += 1
             return
-        text = announcement_text(call.ticket, call.counter, call.recall)
-        volume = self._volume
+        service = self._service_name(call.service) if self.config.say_service else None
+        text = announcement_text(call.ticket, call.counter, call.recall, service)
+        volume = self.volume_at(now)
         try:
-            speech = self.clip(text, volume)  # before the chime: chime and words stay together
+            speech = self._speech(call, text, volume)  # before the chime: chime and words stay together
+            extra = [scale_wav(w, volume / 100) for w in self._other_languages(call)]
             if self.config.chime:
                 self.player.play(chime_wav(volume))
-            self.player.play(speech)
+            for _ in range(max(1, self.config.recall_repeats) if call.recall else 1):
+                self.player.play(speech)
+                for clip in extra:
+                    self.player.play(clip)
         except VoiceError as err:  # engine gone, one synthesis failed, or the player failed
             self._report(err, call)
             self.stats["failed"] += 1
@@ -332,6 +333,23 @@ class Announcer:
         self._last_error = None
         self.stats["announced"] += 1
         log.info("announced %s (seq %d): %s", call.ticket, call.seq, text)
+
+    def _service_name(self, service: str | None) -> str | None:
+        return (self.config.service_names or {}).get(service or "")
+
+    def _speech(self, call: _Call, text: str, volume: int) -> bytes:
+        """The Vietnamese sentence: from the recorded pack when it can say it all, else espeak-ng."""
+        if self._pack_vi is not None:
+            service = call.service if self.config.say_service else None
+            wav = self._pack_vi.announcement(call.ticket, call.counter, call.recall, service)
+            if wav is not None:
+                return scale_wav(wav, volume / 100)
+        return self.clip(text, volume)
+
+    def _other_languages(self, call: _Call) -> list[bytes]:
+        service = call.service if self.config.say_service else None
+        clips = [p.announcement(call.ticket, call.counter, call.recall, service) for p in self._packs_other]
+        return [c for c in clips if c is not None]
 
     def _report(self, err: VoiceError, call: _Call) -> None:
         """Log an error once while it keeps repeating, not once per call (no log flood)."""

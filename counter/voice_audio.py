@@ -118,6 +118,52 @@ def scale_wav(wav: bytes, gain: float) -> bytes:
     return make_wav(_frames(scaled), rate=params.framerate, channels=params.nchannels)
 
 
+def silence_wav(seconds: float, rate: int = SAMPLE_RATE) -> bytes:
+    return make_wav(b"\x00\x00" * int(seconds * rate), rate=rate)
+
+
+def _mono_at(wav: bytes, rate: int) -> array.array:
+    """The samples of `wav` as mono at `rate` (channels averaged, linear resampling)."""
+    params, frames = read_wav(wav)
+    pcm = _samples(frames)
+    if params.nchannels > 1:
+        n = params.nchannels
+        pcm = array.array("h", (sum(pcm[i : i + n]) // n for i in range(0, len(pcm) - n + 1, n)))
+    if params.framerate == rate or not pcm:
+        return pcm
+    step = params.framerate / rate
+    out = array.array("h")
+    last = len(pcm) - 1
+    for i in range(int(len(pcm) / step)):
+        pos = i * step
+        j = int(pos)
+        frac = pos - j
+        out.append(int(pcm[j] * (1 - frac) + pcm[min(j + 1, last)] * frac))
+    return out
+
+
+def trim_silence(wav: bytes, threshold: int = 300, keep_s: float = 0.03) -> bytes:
+    """The clip without the quiet lead-in and tail a synthesiser adds (keeps `keep_s` of each)."""
+    params, frames = read_wav(wav)
+    pcm = _samples(frames)
+    loud = [i for i in range(0, len(pcm), params.nchannels) if abs(pcm[i]) > threshold]
+    if not loud:
+        return wav
+    keep = int(keep_s * params.framerate) * params.nchannels
+    first = max(0, loud[0] - keep)
+    last = min(len(pcm), loud[-1] + keep + params.nchannels)
+    first -= first % params.nchannels
+    return make_wav(_frames(pcm[first:last]), rate=params.framerate, channels=params.nchannels)
+
+
+def concat_wavs(wavs: list[bytes], rate: int = SAMPLE_RATE) -> bytes:
+    """One mono WAV at `rate` made of the clips in order (recorded phrases of any rate or channels)."""
+    pcm = array.array("h")
+    for wav in wavs:
+        pcm.extend(_mono_at(wav, rate))
+    return make_wav(_frames(pcm), rate=rate)
+
+
 def repair_stream_wav(raw: bytes) -> bytes:
     """A clean WAV from espeak-ng's `--stdout` output.
 

@@ -25,8 +25,8 @@ import re
 
 DIGIT_WORDS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 
-CALL_TEMPLATE = "Mời số {ticket}, đến {place}."
-RECALL_TEMPLATE = "Nhắc lại: mời số {ticket}, đến {place}."
+CALL_TEMPLATE = "Mời số {ticket}, {service}đến {place}."
+RECALL_TEMPLATE = "Nhắc lại: mời số {ticket}, {service}đến {place}."
 
 _COUNTER_LABEL = re.compile(r"^\s*(?:qu[aầ]y)\s*(?:s[oố]\s*)?(\d+)\s*\.?\s*$", re.IGNORECASE)
 _STARTS_WITH_COUNTER = re.compile(r"^\s*qu[aầ]y\b", re.IGNORECASE)
@@ -106,13 +106,16 @@ def place_text(counter: str | int) -> str:
     return spoken
 
 
-def announcement_text(ticket: str, counter: str | int, recall: bool = False) -> str:
-    """The exact sentence spoken for a call or a recall.
+def announcement_text(ticket: str, counter: str | int, recall: bool = False, service: str | None = None) -> str:
+    """The exact sentence spoken for a call or a recall; `service` (a name) is said when given.
 
     >>> announcement_text("A023", "3", False)
     'Mời số A, không hai ba, đến quầy số ba.'
     >>> announcement_text("A023", "Quầy 3", True)
     'Nhắc lại: mời số A, không hai ba, đến quầy số ba.'
+    >>> announcement_text("A023", "3", service="Hộ tịch")
+    'Mời số A, không hai ba, lĩnh vực Hộ tịch, đến quầy số ba.'
     """
     template = RECALL_TEMPLATE if recall else CALL_TEMPLATE
-    return template.format(ticket=ticket_text(ticket), place=place_text(counter))
+    said = f"lĩnh vực {' '.join(service.split())}, " if service and service.strip() else ""
+    return template.format(ticket=ticket_text(ticket), service=said, place=place_text(counter))

@@ -1,7 +1,9 @@
 """The Kivy shell around :class:`kiosk.flow.KioskController`: screens, fonts, threads, the reader.
 
 Views hold no logic: each state change is turned into words by :func:`kiosk.present.present` and
-put in ``app.v`` (a DictProperty the ``.kv`` files bind to); taps call the controller.
+put in ``app.v`` (a DictProperty the ``.kv`` files bind to); taps call the controller
+(``vm.press(control)``: in voice mode the first touch reads, the second chooses). A
+:class:`kiosk.speech.Narrator`, if given, reads screens aloud; it is plain Python too.
 Call :func:`kiosk.kivyconf.configure_kivy` before importing this module.
 """
 
@@ -23,21 +25,82 @@ from kivy.clock import Clock  # noqa: E402
 from kivy.core.text import DEFAULT_FONT, LabelBase  # noqa: E402
 from kivy.graphics.texture import Texture  # noqa: E402
 from kivy.lang import Builder  # noqa: E402
-from kivy.properties import BooleanProperty, DictProperty, NumericProperty, ObjectProperty  # noqa: E402
-from kivy.uix.button import Button  # noqa: E402
+from kivy.properties import (  # noqa: E402
+    BooleanProperty,
+    DictProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior  # noqa: E402
+from kivy.uix.boxlayout import BoxLayout  # noqa: E402
+from kivy.uix.gridlayout import GridLayout  # noqa: E402
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager  # noqa: E402
 
 from devices.layout import FONT_BOLD, FONT_REGULAR, qr_image  # noqa: E402
 from devices.reader import WedgeFeeder  # noqa: E402
 
 from .flow import KioskController  # noqa: E402
-from .present import present  # noqa: E402
+from .icons import icon_image  # noqa: E402
+from .present import _focus_key, present  # noqa: E402
+
+_TEXTURES: dict[str, Texture] = {}
 
 
-class TileButton(Button):
-    icon = ObjectProperty("")
-    label = ObjectProperty("")
+def icon_texture(name: str) -> Texture:
+    if name not in _TEXTURES:
+        _TEXTURES[name] = _texture(icon_image(name, 192), "rgba")
+        _TEXTURES[name].mag_filter = "linear"
+    return _TEXTURES[name]
+
+
+class TileButton(ButtonBehavior, BoxLayout):
+    """A picture and its words; the words' size shrinks until they fit inside the tile."""
+
+    icon = StringProperty("")
+    label = StringProperty("")
     action = ObjectProperty(None)
+    focused = BooleanProperty(False)
+    picture = ObjectProperty(None, allownone=True)
+    font = NumericProperty(20)
+    base_font = NumericProperty(20)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.picture = icon_texture(self.icon)
+        self.bind(size=self._refit, base_font=self._refit, label=self._refit)
+        self.ids.text.bind(texture_size=self._shrink)
+
+    def _refit(self, *_args) -> None:
+        self.font = self.base_font
+
+    def _shrink(self, *_args) -> None:
+        text = self.ids.text
+        too_tall = text.texture_size[1] > text.height or text.texture_size[0] > text.width + 1
+        if too_tall and self.font > self.base_font * 0.5 and text.height > 0:
+            self.font = self.font * 0.92
+
+
+class TileGrid(GridLayout):
+    """Rows as tall as fit the space (between ``min_row`` and ``max_row``); beyond that it scrolls."""
+
+    viewport = NumericProperty(0)
+    min_row = NumericProperty(100)
+    max_row = NumericProperty(300)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.size_hint_y = None
+        self.row_force_default = True
+        self.bind(minimum_height=self.setter("height"))
+        self.bind(viewport=self._fit_rows, min_row=self._fit_rows, max_row=self._fit_rows, cols=self._fit_rows,
+                  children=self._fit_rows, spacing=self._fit_rows)
+
+    def _fit_rows(self, *_args) -> None:
+        rows = max(1, -(-len(self.children) // max(1, self.cols or 1)))
+        gap = self.spacing[1] if isinstance(self.spacing, (list, tuple)) else self.spacing
+        fit = (self.viewport - gap * (rows - 1)) / rows
+        self.row_default_height = max(self.min_row, min(self.max_row, fit))
 
 
 class KioskScreen(Screen):
@@ -51,10 +114,14 @@ class KioskApp(App):
     u = NumericProperty(10)  # 1 % of the window's short side: every size in the .kv is in u
     landscape = BooleanProperty(False)
     qr = ObjectProperty(None, allownone=True)
+    voice_on = BooleanProperty(False)
+    speaker_icon = ObjectProperty(None, allownone=True)
+    card_icon = ObjectProperty(None, allownone=True)
 
-    def __init__(self, vm: KioskController, *, reader=None, wedge: bool = True, **kwargs) -> None:
+    def __init__(self, vm: KioskController, *, reader=None, wedge: bool = True, narrator=None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.vm = vm
+        self.narrator = narrator
         self.reader = reader
         self.wedge = WedgeFeeder() if wedge else None
         self.title = "motcua kiosk"
@@ -68,6 +135,8 @@ class KioskApp(App):
         from kivy.core.window import Window
 
         LabelBase.register(DEFAULT_FONT, str(FONT_REGULAR), fn_bold=str(FONT_BOLD))
+        self.speaker_icon = icon_texture("speaker")
+        self.card_icon = icon_texture("card")
         files = [KV_DIR / f"{name}.kv" for name in ("common", *SCREENS)]
         # kv binds to ``app.v['key']`` (a ``.get()`` call would not bind), so every key exists.
         self._blank = {key: "" for f in files for key in re.findall(r"app\.v\['(\w+)'\]", f.read_text("utf-8"))}
@@ -102,6 +171,9 @@ class KioskApp(App):
     def on_stop(self) -> None:
         self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        voice = getattr(self.narrator, "voice", None)
+        if voice is not None and hasattr(voice, "close"):
+            voice.close()
 
     # ---- background work -------------------------------------------------------------------------
     def run_in_background(self, job, done) -> None:
@@ -140,24 +212,28 @@ class KioskApp(App):
                 self.vm.scan(event)
 
     # ---- taps (called from the .kv) ---------------------------------------------------------------
-    def on_tile(self, action: tuple) -> None:
-        kind, *args = action
-        if kind == "service":
-            self.vm.choose_service(args[0], args[1])
-        elif kind == "priority":
-            self.vm.choose_priority(args[0])
+    def press(self, control) -> None:
+        """A tile or button: in voice mode the first touch reads it, the second does it."""
+        self.vm.press(tuple(control))
 
     # ---- state → screen ------------------------------------------------------------------------------
     def render(self) -> None:
         screen = present(self.vm)
         self.v = {**self._blank, "title": screen.title, "body": screen.body, "notice": screen.notice, **screen.texts}
+        self.voice_on = self.vm.state.voice
         view = self.sm.get_screen(screen.name).children[0]
         grid = view.ids.get("tiles")
         if grid is not None and (screen.name, screen.tiles) != self._tiles_key:
             self._tiles_key = (screen.name, screen.tiles)
             grid.clear_widgets()
             for tile in screen.tiles:
-                grid.add_widget(TileButton(icon=tile.icon, label=tile.label, action=tile.action))
+                button = TileButton(icon=tile.icon, label=tile.label, action=tile.action)
+                button.base_font = self.u * (4.2 if self.landscape else 4.6)
+                grid.add_widget(button)
+        if grid is not None:
+            focus = screen.texts.get("focus", "")
+            for button in grid.children:
+                button.focused = bool(focus) and _focus_key(button.action) == focus
         search = view.ids.get("search")
         if search is not None and search.text != screen.texts.get("query", ""):
             search.text = screen.texts.get("query", "")
@@ -173,10 +249,10 @@ def _instantiate(rule: str):
     return getattr(Factory, rule)()
 
 
-def _texture(image) -> Texture:
-    rgb = image.convert("RGB")
-    texture = Texture.create(size=rgb.size, colorfmt="rgb")
-    texture.blit_buffer(rgb.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+def _texture(image, mode: str = "rgb") -> Texture:
+    rgb = image.convert(mode.upper())
+    texture = Texture.create(size=rgb.size, colorfmt=mode)
+    texture.blit_buffer(rgb.tobytes(), colorfmt=mode, bufferfmt="ubyte")
     texture.flip_vertical()
     texture.mag_filter = "nearest"
     return texture

@@ -41,10 +41,6 @@ class StatusSink(Protocol):
     def printer(self, ok: bool, detail: str) -> None: ...
 
 
-class Speaker(Protocol):
-    def say_number(self, number: str, lang: str) -> None: ...
-
-
 def run_now(job: Callable[[], Any], done: Callable[[Any], None]) -> None:
     done(job())
 
@@ -75,7 +71,7 @@ class KioskController:
     """Everything a kiosk screen can ask for. Construction does no I/O; call :meth:`start`."""
 
     def __init__(self, client: KioskClient, printer: Printer | None, *, id_key: bytes,
-                 status: StatusSink | None = None, speaker: Speaker | None = None,
+                 status: StatusSink | None = None,
                  run: Callable = run_now, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, retry_delays: Sequence[float] = (0.5, 1.0, 2.0),
                  timeouts: st.Timeouts = st.Timeouts(), new_key: Callable[[], str] | None = None) -> None:
@@ -85,7 +81,6 @@ class KioskController:
         self.printer = printer
         self.id_key = id_key
         self.status = status
-        self.speaker = speaker
         self.run = run
         self.clock = clock
         self.sleep = sleep
@@ -191,6 +186,30 @@ class KioskController:
 
     def go_home(self) -> None:
         self._dispatch(st.GoHome(self.clock()))
+
+    # ---- voice mode: touch once to hear, twice to choose ---------------------------------------
+    def toggle_voice(self) -> None:
+        """The "Nghe hướng dẫn" button: voice mode on (the screen is read) or off (silence)."""
+        self._dispatch(st.SetVoice(not self.state.voice, self.clock()))
+
+    def press(self, control: tuple) -> None:
+        """A touch on a tile or button. In voice mode the first touch only focuses (reads) it."""
+        control = tuple(control)
+        if self.state.voice and self.state.focus != control:
+            self._dispatch(st.Focus(control, self.clock()))
+            return
+        self.perform(control)
+
+    def perform(self, control: tuple) -> None:
+        """Do what a control means: ``("service", id, procedure)``, ``("priority", p)``, ``("nav", what)``."""
+        kind, *args = control
+        if kind == "service":
+            self.choose_service(args[0], args[1] if len(args) > 1 else None)
+        elif kind == "priority":
+            self.choose_priority(args[0])
+        elif kind == "nav":
+            {"continue": self.continue_, "home": self.go_home, "done": self.go_home, "retry": self.retry,
+             "language": self.toggle_language}[args[0]]()
 
     def touch(self) -> None:
         """Any touch keeps the current screen alive."""
@@ -306,11 +325,6 @@ class KioskController:
         while len(self._recent) > RECENT_TICKETS:
             self._recent.popitem(last=False)
         self._dispatch(st.TicketIssued(ticket, outcome.print_problem, now, outcome.attempts))
-        if self.speaker is not None:
-            try:
-                self.speaker.say_number(ticket["number"], self.state.lang)
-            except Exception:  # the voice is a courtesy; it never stops the kiosk
-                log.exception("could not read the number aloud")
 
     def _report_printer(self, err: DeviceError | None) -> None:
         if self.status is None:

@@ -3,6 +3,11 @@
 Screens: ``home`` → ``identify`` (optional CCCD) → ``priority`` → ``issuing`` → ``ticket`` → home;
 ``help`` when the server cannot be reached; ``track`` after a ticket's QR is scanned.
 Time comes in with each action (``now``, monotonic seconds), so idle rules are tested exactly.
+
+Voice mode (the "Nghe hướng dẫn" button): each screen is read aloud, and a touch on a tile or
+button first *focuses* it (it is read) and a second touch on the same one chooses it. ``focus``
+is the action of the control read last; it is forgotten when the screen changes. An idle reset
+turns voice mode off (the next citizen starts with a silent kiosk); going home by a button keeps it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class KioskState:
     print_problem: str | None = None  # devices error key when the ticket did not print
     track: dict[str, Any] | None = None
     last_activity: float = 0.0
+    voice: bool = False  # voice mode: screens read aloud, touch once to hear, twice to choose
+    focus: tuple | None = None  # in voice mode, the control touched (and read) once
 
 
 # ---- actions --------------------------------------------------------------------------------
@@ -131,8 +138,22 @@ class GoHome:
     now: float
 
 
+@dataclass(frozen=True)
+class SetVoice:
+    on: bool
+    now: float
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Voice mode: a control was touched once (it is read; a second touch chooses it)."""
+
+    control: tuple
+    now: float
+
+
 Action = (Tick | SetLanguage | Search | ChooseService | CardRead | Notice | Continue | ChoosePriority
-          | IssueFailed | Retry | TicketIssued | Tracked | GoHome)
+          | IssueFailed | Retry | TicketIssued | Tracked | GoHome | SetVoice | Focus)
 
 
 def home(now: float) -> KioskState:
@@ -149,13 +170,21 @@ def _timeout(state: KioskState, timeouts: Timeouts) -> float | None:
         return timeouts.help
     if state.screen == "track":
         return timeouts.track
-    if state.screen == "home" and not (state.query or state.notice or state.greeting or state.lang != "vi"):
+    if state.screen == "home" and not (state.query or state.notice or state.greeting or state.lang != "vi"
+                                       or state.voice):
         return None  # already at rest
     return timeouts.idle
 
 
 def reduce(state: KioskState, action: Action, timeouts: Timeouts = Timeouts()) -> KioskState:
     """The next state. Actions that do not fit the current screen (a double tap) change nothing."""
+    after = _reduce(state, action, timeouts)
+    if after.focus is not None and (after.screen != state.screen or not after.voice):
+        after = replace(after, focus=None)  # a focus belongs to one screen
+    return after
+
+
+def _reduce(state: KioskState, action: Action, timeouts: Timeouts) -> KioskState:
     now = action.now
     touched = replace(state, last_activity=now)
     match action:
@@ -165,9 +194,13 @@ def reduce(state: KioskState, action: Action, timeouts: Timeouts = Timeouts()) -
                 return home(now)
             return state
         case GoHome():
-            return home(now)
+            return replace(home(now), voice=state.voice)  # the citizen is still there
+        case SetVoice(on=on):
+            return replace(touched, voice=on, focus=None)
+        case Focus(control=control) if state.voice:
+            return replace(touched, focus=tuple(control))
         case SetLanguage(lang=lang) if lang in LANGS:
-            return replace(touched, lang=lang)
+            return replace(touched, lang=lang, focus=None)
         case Search(query=query) if state.screen == "home":
             return replace(touched, query=query, notice=None)
         case ChooseService() if state.screen == "home":
@@ -193,7 +226,8 @@ def reduce(state: KioskState, action: Action, timeouts: Timeouts = Timeouts()) -
                            notice=action.print_problem)
         case Tracked() if state.screen in ("home", "track", "identify", "priority"):
             # A ticket's QR interrupts nothing important; the current flow is dropped.
-            return replace(home(now), lang=state.lang, screen="track", track=action.info, notice=action.notice)
+            return replace(home(now), lang=state.lang, voice=state.voice, screen="track", track=action.info,
+                           notice=action.notice)
     return state
 
 

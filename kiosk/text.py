@@ -13,11 +13,6 @@ LANGS = ("vi", "en")
 
 PRIORITIES = ("elderly", "disabled", "pregnant", "infant", "merit")
 
-# Text glyphs present in the bundled DejaVu font (checked by a test), no image downloads.
-SERVICE_ICONS = {"family": "☺", "stamp": "✍", "house": "⌂", "hands": "♥", "shop": "⚖"}
-DEFAULT_ICON = "★"
-PRIORITY_ICONS = {"elderly": "☀", "disabled": "♿", "pregnant": "♀", "infant": "☺", "merit": "★"}
-
 TEXT: dict[str, tuple[str, str]] = {
     "app.title": ("Lấy số thứ tự", "Take a queue number"),
     "home.welcome": ("Xin mời chọn lĩnh vực", "Please choose a service"),
@@ -25,13 +20,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "home.search": ("Tìm thủ tục (gõ không dấu cũng được)", "Search a procedure by name"),
     "home.no_results": ("Không tìm thấy thủ tục. Xin mời chọn lĩnh vực.",
                         "No procedure found. Please choose a service."),
+    "home.more": ("▼ Kéo lên để xem thêm lĩnh vực", "▼ Swipe up for more services"),
+    "voice.on": ("Nghe hướng dẫn", "Listen"),
+    "voice.off": ("Tắt đọc", "Stop reading"),
     "home.scan_hint": ("Quét mã QR trên phiếu để xem lượt của bạn",
                        "Scan the QR code on your ticket to see your turn"),
     "identify.title": ("Quét căn cước công dân (không bắt buộc)", "Scan your citizen ID card (optional)"),
     "identify.hint": ("Đặt mặt có mã QR của thẻ lên đầu đọc.", "Hold the QR side of your card to the reader."),
     "identify.consent": (
-        "Máy chỉ gửi tên viết tắt và một mã băm của số căn cước để cán bộ nhận ra bạn. "
-        "Không lưu số căn cước, ngày sinh hay địa chỉ.",
+        "Máy chỉ gửi tên viết tắt và một dãy ký hiệu riêng tạo ra từ số căn cước, không đọc ngược "
+        "ra số được, để cán bộ nhận ra bạn. Không lưu số căn cước, ngày sinh hay địa chỉ.",
         "Only your initials and a coded fingerprint of your ID number are sent so the official "
         "can recognise you. Your ID number, birth date and address are not kept."),
     "identify.hello": ("Xin chào, {name}", "Hello, {name}"),
@@ -48,6 +46,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "ticket.your_number": ("Số thứ tự của bạn", "Your number"),
     "ticket.ahead": ("Số người chờ trước bạn: {n}", "People ahead of you: {n}"),
     "ticket.wait": ("Thời gian chờ dự kiến: {t}", "Estimated wait: {t}"),
+    "ticket.rules": ("Khi nghe gọi số của bạn, xin mời đến đúng quầy được gọi. Nếu lỡ lượt, xin hỏi bàn hướng dẫn.",
+                     "When your number is called, please go to the counter named. If you miss your turn, "
+                     "ask at the reception desk."),
     "ticket.take": ("Xin mời nhận phiếu bên dưới.", "Please take your ticket below."),
     "ticket.photo": ("Xin chụp ảnh màn hình này hoặc ghi lại số.", "Please photograph this screen or note the number."),
     "ticket.done": ("Xong", "Done"),

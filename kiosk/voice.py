@@ -1,43 +1,164 @@
-"""Read the issued number aloud, offline, with espeak-ng (when the site turns the voice on).
+"""The kiosk's voice: screens and touched buttons read aloud, offline, one utterance at a time.
 
-The kiosk does not import ``counter`` (its announcer has chimes and a clip cache); this is one
-fire-and-forget process per ticket. A missing espeak-ng is logged once and then ignored.
+Synthesis is the hall announcer's own (:class:`counter.voice_audio.EspeakSynth`, espeak-ng
+``-v vi``): one path for every voice of the site. What is said is chosen in
+:mod:`kiosk.speech`; this module only turns lines into sound and keeps the queue:
+
+* one worker thread plays one clip at a time, so two utterances never overlap;
+* the *latest* request wins: ``say`` cuts the utterance on air (its player is cancelled), and
+  replaces one still waiting; a request superseded while being synthesised is never played;
+* ``silence`` cuts and drops everything (voice mode off, idle reset).
+
+``events`` records ``(event, utterance id)`` — ``queued``, ``start``, ``end``, ``cut``,
+``dropped`` — so tests can check the order without listening. ``first_audio`` maps an
+utterance id to the ``clock()`` time its first sample was handed to the player.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from counter.voice_audio import ClipCache, EspeakSynth, VoiceError, concat_wavs, scale_wav, silence_wav
+from counter.voice_players import Player
 
 log = logging.getLogger(__name__)
 
-DIGITS_VI = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+PAUSE_S = 0.25  # between two lines of a screen
 
 
-def number_sentence(number: str, lang: str) -> str:
-    """"A023" → "Số thứ tự của bạn là A, không, hai, ba" — digit by digit, as halls call them."""
-    if lang == "en":
-        return "Your number is " + ", ".join(number)
-    spoken = [DIGITS_VI[int(ch)] if ch.isdigit() else ch for ch in number]
-    return "Số thứ tự của bạn là " + ", ".join(spoken)
+@dataclass
+class _Utterance:
+    id: int
+    lines: tuple[str, ...]
+    lang: str
+    cancel: threading.Event = field(default_factory=threading.Event)
 
 
-class EspeakSpeaker:
-    def __init__(self, binary: str = "espeak-ng", spawn: Callable[[list[str]], object] | None = None) -> None:
-        self.binary = binary
-        self.spawn = spawn or (lambda argv: subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        self._missing_logged = False
+class KioskVoice:
+    """``say(lines, lang)`` speaks; ``silence()`` stops. Start with ``start()``, end with ``close()``."""
 
-    def command(self, number: str, lang: str) -> list[str]:
-        return [self.binary, "-v", "en" if lang == "en" else "vi", "-s", "140", number_sentence(number, lang)]
+    def __init__(self, player: Player, *, synths: dict[str, object] | None = None, volume: int = 100,
+                 cache_size: int = 256, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.player = player
+        self.synths = synths or {"vi": EspeakSynth(voice="vi"), "en": EspeakSynth(voice="en")}
+        self.volume = max(0, min(100, int(volume)))
+        self.cache = ClipCache(cache_size)
+        self.clock = clock
+        self.events: list[tuple[str, int]] = []
+        self.spoken: list[tuple[str, ...]] = []  # the lines of every utterance that started playing
+        self.requested: list[tuple[str, ...]] = []  # the lines of every ``say``, in order
+        self.first_audio: dict[int, float] = {}
+        self.asked_at: dict[int, float] = {}
+        self._cond = threading.Condition()
+        self._pending: _Utterance | None = None
+        self._on_air: _Utterance | None = None
+        self._next_id = 0
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._failed_logged = False
 
-    def say_number(self, number: str, lang: str) -> None:
-        if shutil.which(self.binary) is None:
-            if not self._missing_logged:
-                log.warning("%s not found; numbers are not read aloud (apt-get install espeak-ng)", self.binary)
-                self._missing_logged = True
+    # ---- life cycle ---------------------------------------------------------------------------
+    def start(self) -> KioskVoice:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="kiosk-voice", daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._closing = True
+            self._drop_pending()
+            if self._on_air is not None:
+                self._on_air.cancel.set()
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # ---- requests (from the UI thread) -----------------------------------------------------------
+    def say(self, lines: Sequence[str], lang: str = "vi") -> int:
+        """Speak `lines` now: what is on air is cut, what waits is replaced. Returns the utterance id."""
+        lines = tuple(line for line in lines if line and line.strip())
+        with self._cond:
+            self._next_id += 1
+            utterance = _Utterance(self._next_id, lines, lang)
+            self.asked_at[utterance.id] = self.clock()
+            self.requested.append(lines)
+            self._drop_pending()
+            if self._on_air is not None:
+                self._on_air.cancel.set()
+            self._pending = utterance
+            self.events.append(("queued", utterance.id))
+            self._cond.notify_all()
+            return utterance.id
+
+    def silence(self) -> None:
+        with self._cond:
+            self._drop_pending()
+            if self._on_air is not None:
+                self._on_air.cancel.set()
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending is None and self._on_air is None, timeout=timeout)
+
+    def _drop_pending(self) -> None:
+        if self._pending is not None:
+            self.events.append(("dropped", self._pending.id))
+            self._pending = None
+
+    # ---- the worker ---------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._closing)
+                if self._closing:
+                    return
+                utterance, self._pending = self._pending, None
+                self._on_air = utterance  # a newer say() cancels it from here on, even mid-synthesis
+            try:
+                self._speak(utterance)
+            except Exception:  # the voice is a courtesy: it never stops the kiosk
+                log.exception("kiosk voice failed")
+            finally:
+                with self._cond:
+                    self._on_air = None
+                    self._cond.notify_all()
+
+    def _speak(self, utterance: _Utterance) -> None:
+        try:
+            wav = self.render(utterance.lines, utterance.lang, utterance.cancel)
+        except VoiceError as err:
+            if not self._failed_logged:
+                log.warning("kiosk voice: %s", err)
+                self._failed_logged = True
+            self.events.append(("failed", utterance.id))
             return
-        self.spawn(self.command(number, lang))
+        if wav is None or utterance.cancel.is_set():
+            self.events.append(("dropped", utterance.id))
+            return
+        self.events.append(("start", utterance.id))
+        self.spoken.append(utterance.lines)
+        self.first_audio[utterance.id] = self.clock()
+        self.player.play(wav, utterance.cancel)
+        self.events.append(("cut" if utterance.cancel.is_set() else "end", utterance.id))
+
+    def render(self, lines: Sequence[str], lang: str = "vi", cancel: threading.Event | None = None) -> bytes | None:
+        """The WAV of `lines` (each line cached), or None if cancelled half way."""
+        synth = self.synths.get(lang) or self.synths["vi"]
+        clips = []
+        for line in lines:
+            if cancel is not None and cancel.is_set():
+                return None
+            key = (f"{lang}|{line}", self.volume)
+            clip = self.cache.get(key)
+            if clip is None:
+                clip = scale_wav(synth.synthesize(line), self.volume / 100)
+                self.cache.put(key, clip)
+            clips += [clip, silence_wav(PAUSE_S)]
+        return concat_wavs(clips) if clips else None

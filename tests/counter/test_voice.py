@@ -130,7 +130,7 @@ def test_ticket_digits_are_read_one_by_one_with_leading_zeros():
 @needs_espeak
 def test_calls_and_a_recall_play_chime_then_speech_in_order(make_announcer):
     sim = SimPlayer()
-    announcer = make_announcer(sim, volume=100)
+    announcer = make_announcer(sim, volume=100, recall_repeats=1)  # twice is tested with the niceties
     announcer.start()
     outcomes = [
         announcer.handle_call(call(1, "A023", "3")),

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from devices.layout import missing_glyphs
 from kiosk import state as st
-from kiosk.text import PRIORITY_ICONS, SERVICE_ICONS, TEXT, fold, t, wait_text
-from kiosk.voice import EspeakSpeaker, number_sentence
+from kiosk.speech import speakable
+from kiosk.text import TEXT, fold, t, wait_text
 
 
 def test_fold_ignores_case_diacritics_and_d_stroke():
@@ -29,8 +29,8 @@ def test_every_sentence_exists_in_both_languages_with_vietnamese_diacritics_inta
         t("no.such.key")
 
 
-def test_icons_and_sentences_draw_with_the_bundled_font():
-    glyphs = "".join(SERVICE_ICONS.values()) + "".join(PRIORITY_ICONS.values()) + "▣⟲☎→★"
+def test_glyphs_and_sentences_draw_with_the_bundled_font():
+    glyphs = "▣⟲☎▼"
     assert missing_glyphs(glyphs) == set()
     assert missing_glyphs("".join(vi + en for vi, en in TEXT.values())) == set()
 
@@ -70,16 +70,10 @@ def test_home_at_rest_does_not_reset():
     assert st.reduce(s, st.Tick(10_000)) is s
 
 
-def test_number_read_aloud_digit_by_digit():
-    assert number_sentence("A023", "vi") == "Số thứ tự của bạn là A, không, hai, ba"
-    assert number_sentence("B105", "en") == "Your number is B, 1, 0, 5"
-    spawned = []
-    speaker = EspeakSpeaker(binary="espeak-ng", spawn=spawned.append)
-    speaker.say_number("A023", "vi")
-    if spawned:  # espeak-ng installed
-        assert spawned == [["espeak-ng", "-v", "vi", "-s", "140", "Số thứ tự của bạn là A, không, hai, ba"]]
-    EspeakSpeaker(binary="no-such-espeak", spawn=spawned.append).say_number("A001", "vi")
-    assert len(spawned) <= 1
+def test_the_number_is_said_digit_by_digit_as_the_hall_calls_it():
+    assert speakable("A023", "vi", "A023") == "A, không hai ba"
+    assert speakable("B105", "en", "B105") == "B, 1, 0, 5"
+    assert speakable("Số thứ tự của bạn", "vi", "A023") == "Số thứ tự của bạn"  # other lines as shown
 
 
 def test_cli_registers_the_kiosk_command():
@@ -98,8 +92,14 @@ def test_cli_registers_the_kiosk_command():
     assert result.exit_code == 0
     plain = re.sub(r"\x1b\[[0-9;]*m", "", result.output)
     for option in ("--server", "--token", "--site", "--printer", "--reader", "--fullscreen", "--voice",
-                   "--no-voice", "--mqtt", "--device-id"):
+                   "--no-voice", "--mqtt", "--device-id", "--voice-player", "--audio-device", "--voice-volume"):
         assert option in plain
     bad = CliRunner().invoke(app, ["kiosk", "--server", "http://127.0.0.1:9", "--token", "x",
                                    "--printer", "lpt://1"])
     assert bad.exit_code == 2 and "unknown scheme" in bad.output
+
+
+def test_the_consent_says_what_is_sent_in_plain_words_not_jargon():
+    for vi, _en in TEXT.values():
+        assert "băm" not in vi and "hash" not in vi.lower()
+    assert "không đọc ngược ra số được" in t("identify.consent")
