@@ -19,9 +19,10 @@ from sqlalchemy.exc import IntegrityError
 
 from devices.layout import ApologyView, SlipView
 from server.domain import dossiers as d
+from server.domain import ledger
 from server.domain.errors import InvalidInput, NotFound
 
-from . import outbox, reports
+from . import ledger_store, outbox, reports
 from .db import Database
 from .site_settings import SiteProfile, build_profile
 from .tables import (
@@ -169,6 +170,15 @@ class DossierStore:
                     index_elements=["site", "filed_on", "channel", "bucket"],
                     set_={"n": dossier_report_rollup.c.n + stmt.excluded.n}))
 
+    @staticmethod
+    def _ledger(conn: Connection, dossier_id: int, site: str, dossier: d.Dossier, cal,
+                flows_before: list | None = None) -> None:
+        """Keep the period ledger (spans and daily flows) in step with the dossier's history."""
+        spans, flows = ledger.ledger(dossier, cal)
+        channel, procedure = dossier.channel.value, dossier.procedure_code
+        ledger_store.replace_spans(conn, dossier_id, site, channel, procedure, spans)
+        ledger_store.add_flows(conn, site, channel, procedure, ledger.new_flows(flows_before or [], flows))
+
     def _write_events(self, conn, dossier_id: int, changes) -> None:
         for c in changes:
             conn.execute(insert(dossier_events).values(
@@ -237,6 +247,7 @@ class DossierStore:
             ).returning(dossiers.c.id)).scalar_one()
             self._track(conn, dossier_id, site, local.date(), dossier.channel.value, fields)
             self._write_events(conn, dossier_id, dossier.history)
+            self._ledger(conn, dossier_id, site, dossier, profile.calendar)
             return self._view(conn, self._row(conn, code), dossier, profile, proc), True
 
     # ---- changes --------------------------------------------------------------------------
@@ -248,8 +259,10 @@ class DossierStore:
             self._check_site(row, site)
             profile = self.profile(conn, row.site)
             dossier = self._load(conn, row)
+            before = ledger.ledger(dossier, profile.calendar)[1]
             change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar)
             self._write_events(conn, row.id, [change])
+            self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             fields = self.derived(dossier, profile.calendar)
             conn.execute(update(dossiers).where(dossiers.c.id == row.id).values(updated_at=now, **fields))
             self._track(conn, row.id, row.site, row.filed_on, row.channel, fields, old=row)
@@ -264,12 +277,14 @@ class DossierStore:
             self._check_site(row, site)
             profile = self.profile(conn, row.site)
             dossier = self._load(conn, row)
+            before = ledger.ledger(dossier, profile.calendar)[1]
             slip = d.issue_apology(dossier, new_date, by=actor, at=now, reason=reason, calendar=profile.calendar)
             conn.execute(insert(dossier_apologies).values(
                 dossier_id=row.id, issued_at=slip.issued_at, due_date=slip.due_date, new_date=slip.new_date,
                 actor=slip.by, reason=slip.reason))
             conn.execute(update(dossiers).where(dossiers.c.id == row.id)
                          .values(promised_date=dossier.promised_date, updated_at=now))
+            self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             return self._view(conn, self._row(conn, code), dossier, profile)
 
     @staticmethod

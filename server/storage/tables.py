@@ -349,3 +349,45 @@ dossier_report_rows = Table(
     Index("ix_dossier_report_rows_settle", "settle_class", "filed_on", "settles_on", "site", "channel", "bucket",
           "status", "received_on", "due_date", "resolved_on", "closed_on", "clock_stopped_on"),  # covering
 )
+
+# -- period ledger (revision 0008) ---------------------------------------------------------------
+# Kept by ``DossierStore`` in the same transaction as every dossier write, from the dated history
+# (``server.domain.ledger``). ``dossier_flow_daily``: how many of each flow (accepted, resolved
+# ahead…, withdrawn…) happened on a day, per site, channel, procedure and official: a period adds
+# up its days. ``dossier_spans``: per dossier, the stretches of days it stood in one state (waiting
+# for acceptance, open, waiting for a supplement, stopped), indexed by the span's length class
+# (``end_on - start_on <= 2**span_class`` days; 99 while it lasts) so the spans holding on one day
+# — a period's stocks — are found by a few range scans.
+
+dossier_flow_daily = Table(
+    "dossier_flow_daily",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("channel", String(10), primary_key=True),
+    Column("procedure_code", String(40), primary_key=True),
+    Column("official", String(80), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Index("ix_dossier_flow_daily_day", "day", "site", "kind", "channel", "procedure_code", "official", "n"),
+)
+
+dossier_spans = Table(
+    "dossier_spans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_id", Integer, nullable=False, index=True),
+    Column("site", String(40), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("procedure_code", String(40), nullable=False),
+    Column("official", String(80), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("start_on", Date, nullable=False),
+    Column("end_on", Date),
+    Column("span_class", Integer, nullable=False),
+    Column("due_date", Date),
+    Column("stopped_on", Date),
+    Column("supplements", Integer, nullable=False),
+    Index("ix_dossier_spans_holding", "span_class", "start_on", "end_on", "site", "state", "channel",
+          "procedure_code", "official", "due_date", "stopped_on", "supplements"),  # covering
+)

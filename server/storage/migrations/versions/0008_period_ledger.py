@@ -1,0 +1,63 @@
+"""period ledger: dated spans per dossier and daily flows, so a closed period never changes
+
+Revision ID: 0008
+Revises: 0004
+
+Backfills both from the dossiers' event histories (``server.storage.ledger_backfill``).
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "dossier_flow_daily",
+        sa.Column("site", sa.String(40), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("channel", sa.String(10), nullable=False),
+        sa.Column("procedure_code", sa.String(40), nullable=False),
+        sa.Column("official", sa.String(80), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("site", "day", "kind", "channel", "procedure_code", "official",
+                                name=op.f("pk_dossier_flow_daily")),
+    )
+    op.create_table(
+        "dossier_spans",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("dossier_id", sa.Integer(), nullable=False),
+        sa.Column("site", sa.String(40), nullable=False),
+        sa.Column("channel", sa.String(10), nullable=False),
+        sa.Column("procedure_code", sa.String(40), nullable=False),
+        sa.Column("official", sa.String(80), nullable=False),
+        sa.Column("state", sa.String(12), nullable=False),
+        sa.Column("start_on", sa.Date(), nullable=False),
+        sa.Column("end_on", sa.Date(), nullable=True),
+        sa.Column("span_class", sa.Integer(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=True),
+        sa.Column("stopped_on", sa.Date(), nullable=True),
+        sa.Column("supplements", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dossier_spans")),
+    )
+    from server.storage.ledger_backfill import rebuild
+
+    rebuild(op.get_bind())
+    op.create_index("ix_dossier_spans_dossier_id", "dossier_spans", ["dossier_id"])
+    op.create_index("ix_dossier_spans_holding", "dossier_spans",
+                    ["span_class", "start_on", "end_on", "site", "state", "channel", "procedure_code", "official",
+                     "due_date", "stopped_on", "supplements"])
+    op.create_index("ix_dossier_flow_daily_day", "dossier_flow_daily",
+                    ["day", "site", "kind", "channel", "procedure_code", "official", "n"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_dossier_flow_daily_day", table_name="dossier_flow_daily")
+    op.drop_index("ix_dossier_spans_holding", table_name="dossier_spans")
+    op.drop_index("ix_dossier_spans_dossier_id", table_name="dossier_spans")
+    op.drop_table("dossier_spans")
+    op.drop_table("dossier_flow_daily")
