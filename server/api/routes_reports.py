@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from server.storage import reports, reports_xlsx
+from server.storage import period_report, period_xlsx, reports, reports_xlsx
 from server.storage.tables import counters, services
 
 from .deps import Manager, check_site
@@ -73,10 +73,10 @@ async def _dossiers(request: Request, site: str | None, start, end, fmt):
     today = await run_in_threadpool(_today, request, site)
     start, end = _period(start, end, today)
     report = await run_in_threadpool(
-        reports.dossier_report, request.app.state.db, site, start, end,
+        period_report.period_report, request.app.state.db, site, start, end,
         today=today, calendar_for=_calendar_for(request))
     if fmt == "xlsx":
-        body = await run_in_threadpool(reports_xlsx.dossier_workbook, report, _centre(request, site))
+        body = await run_in_threadpool(period_xlsx.period_workbook, report, _centre(request, site))
         name = f"bao-cao-ho-so-{site or 'tinh'}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
         return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return report

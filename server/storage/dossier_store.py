@@ -14,7 +14,6 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from devices.layout import ApologyView, SlipView
@@ -22,14 +21,12 @@ from server.domain import dossiers as d
 from server.domain import ledger
 from server.domain.errors import InvalidInput, NotFound
 
-from . import ledger_store, outbox, reports
+from . import ledger_store, outbox
 from .db import Database
 from .site_settings import SiteProfile, build_profile
 from .tables import (
     dossier_apologies,
     dossier_events,
-    dossier_report_rollup,
-    dossier_report_rows,
     dossiers,
     procedures,
     service_procedures,
@@ -145,32 +142,6 @@ class DossierStore:
         }
 
     @staticmethod
-    def _track(conn: Connection, dossier_id: int, site: str, filed_on: date, channel: str,
-               fields: dict[str, Any], old: Any = None) -> None:
-        """Keep the report roll-up and the dossier's report row in step with ``fields`` (the
-        derived columns just written); ``old`` is the dossiers row before the change."""
-        inputs = {f: fields[f] for f in reports.INPUTS}
-        bucket, settles_on, settle_class = reports.settle(filed_on, **inputs)
-        row = dict(inputs, bucket=bucket, settles_on=settles_on, settle_class=settle_class)
-        deltas = {bucket: 1}
-        rows = dossier_report_rows.c
-        if old is not None and conn.execute(
-                update(dossier_report_rows).where(rows.dossier_id == dossier_id).values(**row)).rowcount:
-            was = reports.settle(filed_on, **{f: getattr(old, f) for f in reports.INPUTS})[0]
-            deltas[was] = deltas.get(was, 0) - 1
-        else:
-            conn.execute(insert(dossier_report_rows).values(
-                dossier_id=dossier_id, site=site, filed_on=filed_on, channel=channel, **row))
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        for name in sorted(deltas):  # one order for every writer: no deadlock between two
-            if deltas[name]:
-                stmt = dialect.insert(dossier_report_rollup).values(
-                    site=site, filed_on=filed_on, channel=channel, bucket=name, n=deltas[name])
-                conn.execute(stmt.on_conflict_do_update(
-                    index_elements=["site", "filed_on", "channel", "bucket"],
-                    set_={"n": dossier_report_rollup.c.n + stmt.excluded.n}))
-
-    @staticmethod
     def _ledger(conn: Connection, dossier_id: int, site: str, dossier: d.Dossier, cal,
                 flows_before: list | None = None) -> None:
         """Keep the period ledger (spans and daily flows) in step with the dossier's history."""
@@ -245,7 +216,6 @@ class DossierStore:
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
                 external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now, **fields,
             ).returning(dossiers.c.id)).scalar_one()
-            self._track(conn, dossier_id, site, local.date(), dossier.channel.value, fields)
             self._write_events(conn, dossier_id, dossier.history)
             self._ledger(conn, dossier_id, site, dossier, profile.calendar)
             return self._view(conn, self._row(conn, code), dossier, profile, proc), True
@@ -265,7 +235,6 @@ class DossierStore:
             self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             fields = self.derived(dossier, profile.calendar)
             conn.execute(update(dossiers).where(dossiers.c.id == row.id).values(updated_at=now, **fields))
-            self._track(conn, row.id, row.site, row.filed_on, row.channel, fields, old=row)
             return self._view(conn, self._row(conn, code), dossier, profile)
 
     def apologise(self, code: str, new_date: date, reason: str, *, actor: str, now: datetime | None = None,

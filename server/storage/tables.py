@@ -311,45 +311,6 @@ connector_deliveries = Table(
     Column("received_at", UTCDateTime, nullable=False),
 )
 
-# -- dossier report roll-up (revision 0003) ------------------------------------------------------
-# Kept by ``DossierStore`` in the same transaction as every dossier write (see ``reports``).
-# ``dossier_report_rollup``: how many dossiers of a (site, filed day, channel) end up in each bucket
-# once their dates are all past. ``dossier_report_rows``: per dossier, the report's inputs and the
-# day from which its bucket stops changing (``settles_on``), indexed by the lag class
-# (``settles_on - filed_on <= 2**settle_class`` days) so the few dossiers still changing on a given
-# day are found by range scans.
-
-dossier_report_rollup = Table(
-    "dossier_report_rollup",
-    metadata,
-    Column("site", String(40), primary_key=True),
-    Column("filed_on", Date, primary_key=True),
-    Column("channel", String(10), primary_key=True),
-    Column("bucket", String(12), primary_key=True),
-    Column("n", Integer, nullable=False),
-    Index("ix_dossier_report_rollup_filed", "filed_on", "site", "channel", "bucket", "n"),
-)
-
-dossier_report_rows = Table(
-    "dossier_report_rows",
-    metadata,
-    Column("dossier_id", Integer, primary_key=True, autoincrement=False),
-    Column("site", String(40), nullable=False),
-    Column("filed_on", Date, nullable=False),
-    Column("channel", String(10), nullable=False),
-    Column("status", String(24), nullable=False),
-    Column("received_on", Date),
-    Column("due_date", Date),
-    Column("resolved_on", Date),
-    Column("closed_on", Date),
-    Column("clock_stopped_on", Date),
-    Column("bucket", String(12), nullable=False),  # the bucket once settled (the roll-up's)
-    Column("settles_on", Date, nullable=False),
-    Column("settle_class", Integer, nullable=False),
-    Index("ix_dossier_report_rows_settle", "settle_class", "filed_on", "settles_on", "site", "channel", "bucket",
-          "status", "received_on", "due_date", "resolved_on", "closed_on", "clock_stopped_on"),  # covering
-)
-
 # -- period ledger (revision 0008) ---------------------------------------------------------------
 # Kept by ``DossierStore`` in the same transaction as every dossier write, from the dated history
 # (``server.domain.ledger``). ``dossier_flow_daily``: how many of each flow (accepted, resolved

@@ -3,8 +3,12 @@
 Revision ID: 0008
 Revises: 0004
 
-Backfills both from the dossiers' event histories (``server.storage.ledger_backfill``).
+Backfills both from the dossiers' event histories (``server.storage.ledger_backfill``), and drops
+revision 0003's cohort roll-up, which judged stocks by today's status (a downgrade rebuilds it).
 """
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -15,6 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.drop_index("ix_dossier_report_rows_settle", table_name="dossier_report_rows")
+    op.drop_table("dossier_report_rows")
+    op.drop_index("ix_dossier_report_rollup_filed", table_name="dossier_report_rollup")
+    op.drop_table("dossier_report_rollup")
     op.create_table(
         "dossier_flow_daily",
         sa.Column("site", sa.String(40), nullable=False),
@@ -61,3 +69,7 @@ def downgrade() -> None:
     op.drop_index("ix_dossier_spans_dossier_id", table_name="dossier_spans")
     op.drop_table("dossier_spans")
     op.drop_table("dossier_flow_daily")
+    spec = importlib.util.spec_from_file_location("revision_0003", Path(__file__).with_name("0003_report_rollup.py"))
+    revision_0003 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision_0003)
+    revision_0003.upgrade()
