@@ -12,7 +12,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from server.storage import period_report, period_xlsx, reports, reports_xlsx
-from server.storage.tables import counters, services
+from server.storage.tables import counters, services, users
 
 from .deps import Manager, check_site
 from .errors import ApiError
@@ -60,7 +60,8 @@ def _names(request: Request, site: str | None) -> dict[str, dict[str, str]]:
     with request.app.state.db.read() as conn:
         svc = dict(conn.execute(select(services.c.id, services.c.name_vi).where(*where_s)).all())
         ctr = dict(conn.execute(select(counters.c.id, counters.c.label).where(*where_c)).all())
-    return {"service": svc, "counter": ctr}
+        people = dict(conn.execute(select(users.c.username, users.c.full_name).where(users.c.full_name.is_not(None))).all())
+    return {"service": svc, "counter": ctr, "official": people}
 
 
 def _centre(request: Request, site: str | None) -> str:

@@ -330,11 +330,12 @@ class DossierStore:
                 select(dossier_apologies).where(dossier_apologies.c.dossier_id == row.id)
                 .order_by(dossier_apologies.c.id.desc()).limit(1)
             ).first()
+            signer = last and conn.execute(select(users.c.full_name).where(users.c.username == last.actor)).scalar()
         if last is None:
             raise NotFound(f"dossier {code} has no apology", code="no_apology")
         return ApologyView(
             centre=profile.name, dossier_code=row.code, procedure=proc["name_vi"], applicant=row.applicant_name,
-            original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=last.actor,
+            original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=signer or last.actor,
             track_url=f"{self.public_url}/t/{row.token}",
         )
 

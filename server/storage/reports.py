@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from server.domain.calendar import WorkingCalendar
 
 from .db import Database
-from .tables import sites, ticket_ratings, tickets
+from .tables import sites, ticket_ratings, tickets, users
 
 
 class WorkdayIndex:
@@ -97,6 +97,8 @@ def ticket_report(db: Database, site: str | None, start: date, end: date) -> dic
             select(t.service, t.counter, t.official, t.status, t.issued_at, t.called_at, t.started_at,
                    t.finished_at, t.est_wait_s).where(*where, t.called_at.is_not(None))
         ).all()
+        full_names = dict(conn.execute(select(users.c.username, users.c.full_name)
+                                       .where(users.c.full_name.is_not(None))).all())
         rating_rows = conn.execute(
             select(r.rating, r.official, func.count()).where(*rwhere).group_by(r.rating, r.official)
         ).all()
@@ -134,6 +136,8 @@ def ticket_report(db: Database, site: str | None, start: date, end: date) -> dic
             "mean_abs_error_s": round(sum(abs(e) for e in errors) / len(errors), 1) if errors else None,
             "mean_error_s": round(sum(errors) / len(errors), 1) if errors else None,
         },
+        "official_names": {u: full_names[u] for u in sorted(set(groups["official"]) | set(by_official))
+                           if full_names.get(u)},
         "ratings": {"total": sum(ratings_total.values()), **ratings_total,
                     "by_official": dict(sorted(by_official.items()))},
     }
