@@ -11,9 +11,9 @@ from sqlalchemy import Connection, delete, insert, select
 from server.domain import dossiers as d
 from server.domain.ledger import ledger
 
-from .ledger_store import span_rows
+from .ledger_store import ROLLUP_KEY, rollup_keys, span_rows
 from .site_settings import build_profile
-from .tables import dossier_apologies, dossier_events, dossier_flow_daily, dossier_spans, dossiers, sites
+from .tables import dossier_apologies, dossier_events, dossier_flow_rollup, dossier_spans, dossiers, sites
 
 PAGE = 5_000
 
@@ -30,7 +30,7 @@ def dossier_from(row, events, apologies) -> d.Dossier:
 def rebuild(conn: Connection) -> int:
     """Replace the whole ledger with one computed from the histories; returns dossiers seen."""
     conn.execute(delete(dossier_spans))
-    conn.execute(delete(dossier_flow_daily))
+    conn.execute(delete(dossier_flow_rollup))
     calendars = {r.id: build_profile(r.id, r.name, r.address, r.timezone, r.settings).calendar
                  for r in conn.execute(select(sites)).all()}
     flows: Counter = Counter()
@@ -54,13 +54,12 @@ def rebuild(conn: Connection) -> int:
             spans, found = ledger(dossier_from(r, events[r.id], slips[r.id]), calendars[r.site])
             rows += span_rows(r.id, r.site, r.channel, r.procedure_code, spans)
             for f in found:
-                flows[r.site, f.day, f.kind, r.channel, r.procedure_code, f.official] += 1
+                flows.update(rollup_keys(r.site, r.channel, r.procedure_code, f.day, f.kind, f.official))
         if rows:
             conn.execute(insert(dossier_spans), rows)
         seen += len(page)
         last = page[-1].id
-    keys = ("site", "day", "kind", "channel", "procedure_code", "official")
-    batch = [dict(zip(keys, k), n=n) for k, n in flows.items()]
+    batch = [dict(zip(ROLLUP_KEY, k), n=n) for k, n in flows.items()]
     for i in range(0, len(batch), PAGE):
-        conn.execute(insert(dossier_flow_daily), batch[i:i + PAGE])
+        conn.execute(insert(dossier_flow_rollup), batch[i:i + PAGE])
     return seen

@@ -1,5 +1,5 @@
 """Writes a dossier's ledger (``server.domain.ledger``) into ``dossier_spans`` and
-``dossier_flow_daily``, inside the caller's transaction (the dossier's own write, the migration's
+``dossier_flow_rollup``, inside the caller's transaction (the dossier's own write, the migration's
 backfill, an import). Spans are replaced whole (a dossier has a handful); flows are only ever
 added, since a day once past keeps what happened on it.
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from server.domain.ledger import Flow, Span
 
-from .tables import dossier_flow_daily, dossier_spans
+from .tables import dossier_flow_rollup, dossier_spans
 
 OPEN_CLASS = 99  # span_class of a span still lasting
 MAX_CLASS = 22  # 2**22 days: longer than any two dates apart
@@ -40,16 +40,27 @@ def replace_spans(conn: Connection, dossier_id: int, site: str, channel: str, pr
         conn.execute(insert(dossier_spans), rows)
 
 
+def rollup_keys(site: str, channel: str, procedure_code: str, day, kind: str, official: str):
+    """The four roll-up rows one flow counts in: its day and its month, by procedure and by official."""
+    month = day.replace(day=1)
+    for grain, when in (("d", day), ("m", month)):
+        yield grain, site, when, kind, channel, "procedure", procedure_code
+        yield grain, site, when, kind, channel, "official", official
+
+
+ROLLUP_KEY = ("grain", "site", "day", "kind", "channel", "dim", "value")
+
+
 def add_flows(conn: Connection, site: str, channel: str, procedure_code: str, flows: Iterable[Flow]) -> None:
-    """Count ``flows`` in the daily roll-up (one upsert per distinct key, in one order for every
-    writer, so two concurrent writers never deadlock)."""
-    counts = Counter((f.day, f.kind, f.official) for f in flows)
+    """Count ``flows`` in the roll-up (one upsert per distinct key, in one order for every writer,
+    so two concurrent writers never deadlock)."""
+    counts: Counter = Counter()
+    for f in flows:
+        counts.update(rollup_keys(site, channel, procedure_code, f.day, f.kind, f.official))
     if not counts:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    for (day, kind, official), n in sorted(counts.items()):
-        stmt = dialect.insert(dossier_flow_daily).values(
-            site=site, day=day, kind=kind, channel=channel, procedure_code=procedure_code, official=official, n=n)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["site", "day", "kind", "channel", "procedure_code", "official"],
-            set_={"n": dossier_flow_daily.c.n + stmt.excluded.n}))
+    for key, n in sorted(counts.items()):
+        stmt = dialect.insert(dossier_flow_rollup).values(**dict(zip(ROLLUP_KEY, key)), n=n)
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(ROLLUP_KEY),
+                                                set_={"n": dossier_flow_rollup.c.n + stmt.excluded.n}))

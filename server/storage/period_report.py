@@ -1,7 +1,7 @@
 """The period report (the official convention, ``server.domain.period_figures``) from the ledger.
 
-Flows: one aggregate over ``dossier_flow_daily`` for the period's days (a few rows per site and
-day). Stocks — "carried over" (open at the end of the day before the period) and everything "at
+Flows: one aggregate over ``dossier_flow_rollup``: the period's whole months from the monthly rows,
+the days at its edges from the daily ones, so a year reads a few rows per site and month. Stocks — "carried over" (open at the end of the day before the period) and everything "at
 the period's end" — from ``dossier_spans``: the spans holding on a day are found by one range
 scan per length class (a span of class L that holds on day D started within the 2**L days up to
 D), plus the spans still lasting. Both read only what was dated on or before the day judged, so
@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import case, func, select, union_all
 
 from server.domain.calendar import WorkingCalendar
 from server.domain.ledger import STOPPED, SUBMITTED, SUPPLEMENT
@@ -26,16 +26,23 @@ from server.domain.period_figures import CHANNEL_LABELS, CHANNELS, definitions, 
 from .db import Database
 from .ledger_store import MAX_CLASS, OPEN_CLASS
 from .reports import WorkdayIndex, site_names
-from .tables import dossier_flow_daily, dossier_spans, procedures, users
+from .tables import dossier_flow_rollup, dossier_spans, procedures, users
 
-Atoms = Counter  # (site, channel, procedure, official, ledger name) → n
-NO_OFFICIAL = "—"
+Atoms = Counter  # (site, channel, dim, value, ledger name) → n; dim "procedure" or "official"
+DIMS = ("procedure", "official")
 
 
 def _holding(site: str | None, day: date):
-    """One SELECT per span length class: the spans that hold at the end of ``day``."""
+    """One SELECT per span length class: the spans that hold at the end of ``day``, counted per
+    site, state, channel, procedure, official and whether past due on ``day`` (waits for a
+    supplement keep their due and stop days, judged in Python)."""
     s = dossier_spans.c
-    keys = (s.site, s.state, s.channel, s.procedure_code, s.official, s.due_date, s.stopped_on, s.supplements)
+    waiting = s.state == SUPPLEMENT
+    keys = (s.site, s.state, s.channel, s.procedure_code, s.official,
+            case((waiting, s.due_date), else_=None).label("due"),
+            case((waiting, s.stopped_on), else_=None).label("stopped"),
+            case((s.due_date < day, 1), else_=0).label("past"),
+            case((s.supplements > 1, 1), else_=0).label("multi"))
     where_site = [s.site == site] if site else []
     parts = []
     for span_class in (*range(MAX_CLASS + 1), OPEN_CLASS):
@@ -48,11 +55,27 @@ def _holding(site: str | None, day: date):
     return union_all(*parts)
 
 
+def _pieces(start: date, end: date) -> list[tuple[str, date, date]]:
+    """[start, end] as whole months (grain "m") and the days at its edges (grain "d")."""
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = (end + timedelta(days=1)).replace(day=1)  # the month after the last whole one
+    if after <= first:
+        return [("d", start, end)]
+    pieces = [("m", first, after - timedelta(days=1))]
+    if start < first:
+        pieces.append(("d", start, first - timedelta(days=1)))
+    if after <= end:
+        pieces.append(("d", after, end))
+    return pieces
+
+
 def _flows(site: str | None, start: date, end: date):
-    f = dossier_flow_daily.c
-    keys = (f.site, f.kind, f.channel, f.procedure_code, f.official)
-    return select(*keys, func.sum(f.n).label("n")).where(
-        f.day >= start, f.day <= end, *([f.site == site] if site else [])).group_by(*keys)
+    f = dossier_flow_rollup.c
+    keys = (f.site, f.kind, f.channel, f.dim, f.value)
+    return union_all(*(
+        select(*keys, func.sum(f.n).label("n")).where(
+            f.grain == grain, f.day >= low, f.day <= high, *([f.site == site] if site else [])).group_by(*keys)
+        for grain, low, high in _pieces(start, end)))
 
 
 def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
@@ -64,46 +87,52 @@ def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
         opening = conn.execute(_holding(site, before)).all()
         closing = conn.execute(_holding(site, as_of)).all()
     atoms: Atoms = Counter()
-    for site_id, kind, channel, procedure, official, n in flows:
-        atoms[site_id, channel, procedure, official, kind] += n
-    for site_id, state, channel, procedure, official, *_, n in opening:
+    for site_id, kind, channel, dim, value, n in flows:
+        atoms[site_id, channel, dim, value, kind] += n
+
+    def add(site_id, channel, procedure, official, name, n) -> None:
+        atoms[site_id, channel, "procedure", procedure, name] += n
+        atoms[site_id, channel, "official", official, name] += n
+
+    for site_id, state, channel, procedure, official, _, _, _, _, n in opening:
         if state != SUBMITTED:
-            atoms[site_id, channel, procedure, official, "carried_over"] += n
+            add(site_id, channel, procedure, official, "carried_over", n)
     waits: dict[str, list] = defaultdict(list)
     for row in closing:
-        site_id, state, channel, procedure, official, due, stopped_on, supplements, n = row
+        site_id, state, channel, procedure, official, due, stopped_on, past, multi, n = row
         key = (site_id, channel, procedure, official)
         if state == SUBMITTED:
-            atoms[(*key, "awaiting_acceptance")] += n
+            add(*key, "awaiting_acceptance", n)
             continue
         if state == SUPPLEMENT:
-            atoms[(*key, "open_supplement")] += n
+            add(*key, "open_supplement", n)
             waits[site_id].append(row)
             continue
         if state == STOPPED:
-            atoms[(*key, "open_paused")] += n
-        _judge(atoms, key, due is not None and due < as_of, supplements, n)
+            add(*key, "open_paused", n)
+        _judge(add, key, bool(past), multi, n)
     for site_id, rows in waits.items():
-        index = WorkdayIndex.cached(calendar_for(site_id), min(min(r.due_date, r.stopped_on) for r in rows),
-                                    max(max(r.due_date for r in rows), as_of))
-        for site_id, _, channel, procedure, official, due, stopped_on, supplements, n in rows:
-            _judge(atoms, (site_id, channel, procedure, official),
-                   as_of > index.provisional_due(due, stopped_on, as_of), supplements, n)
+        index = WorkdayIndex.cached(calendar_for(site_id), min(min(r.due, r.stopped) for r in rows),
+                                    max(max(r.due for r in rows), as_of))
+        for site_id, _, channel, procedure, official, due, stopped_on, _, multi, n in rows:
+            _judge(add, (site_id, channel, procedure, official),
+                   as_of > index.provisional_due(due, stopped_on, as_of), multi, n)
     return atoms
 
 
-def _judge(atoms: Atoms, key: tuple, past_due: bool, supplements: int, n: int) -> None:
-    atoms[(*key, "open_past_due" if past_due else "open_within")] += n
-    if not past_due and supplements > 1:  # Decision 766: a second supplement request counts late
-        atoms[(*key, "open_within_multi_supplement")] += n
+def _judge(add, key: tuple, past_due: bool, multi: int, n: int) -> None:
+    add(*key, "open_past_due" if past_due else "open_within", n)
+    if not past_due and multi:  # Decision 766: a second supplement request counts late
+        add(*key, "open_within_multi_supplement", n)
 
 
-def group(atoms: Atoms, by: Callable[[tuple], str]) -> dict[str, Counter]:
-    """Atoms → {group key: {(ledger name, channel): n}}."""
+def group(atoms: Atoms, by: Callable[[tuple], str], dim: str = "procedure") -> dict[str, Counter]:
+    """Atoms of one dimension → {group key: {(ledger name, channel): n}}. ``by`` gets
+    (site, channel, value) where value is the procedure or the official."""
     out: dict[str, Counter] = defaultdict(Counter)
-    for key, n in atoms.items():
-        site_id, channel, procedure, official, name = key
-        out[by(key)][name, channel] += n
+    for (site_id, channel, d, value, name), n in atoms.items():
+        if d == dim:
+            out[by((site_id, channel, value))][name, channel] += n
     return out
 
 
@@ -140,7 +169,7 @@ def period_report(db: Database, site: str | None, start: date, end: date, *, tod
             "field": rows(group(atoms, lambda k: field_of(k[2])), lambda k: k),
             "procedure": rows(group(atoms, lambda k: k[2]),
                               lambda k: f"{k} — {procs[k].name_vi}" if k in procs else k),
-            "official": rows(group(atoms, lambda k: k[3] or ""), official_label),
+            "official": rows(group(atoms, lambda k: k[2], dim="official"), official_label),
         },
         "decision_766_inputs": {name: sum(n for (k, _), n in total.items() if k == name)
                                 for name in ("resolved_in_time_multi_supplement", "open_within_multi_supplement")},

@@ -313,24 +313,25 @@ connector_deliveries = Table(
 
 # -- period ledger (revision 0008) ---------------------------------------------------------------
 # Kept by ``DossierStore`` in the same transaction as every dossier write, from the dated history
-# (``server.domain.ledger``). ``dossier_flow_daily``: how many of each flow (accepted, resolved
-# ahead…, withdrawn…) happened on a day, per site, channel, procedure and official: a period adds
-# up its days. ``dossier_spans``: per dossier, the stretches of days it stood in one state (waiting
+# (``server.domain.ledger``). ``dossier_flow_rollup``: how many of each flow (accepted, resolved
+# ahead…, withdrawn…) happened on a day and in a month, per site and channel, once per procedure
+# and once per official: a period adds up its whole months and the days at its edges. ``dossier_spans``: per dossier, the stretches of days it stood in one state (waiting
 # for acceptance, open, waiting for a supplement, stopped), indexed by the span's length class
 # (``end_on - start_on <= 2**span_class`` days; 99 while it lasts) so the spans holding on one day
 # — a period's stocks — are found by a few range scans.
 
-dossier_flow_daily = Table(
-    "dossier_flow_daily",
+dossier_flow_rollup = Table(
+    "dossier_flow_rollup",
     metadata,
+    Column("grain", String(1), primary_key=True),  # "d": the day, "m": the month starting on ``day``
     Column("site", String(40), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("kind", String(40), primary_key=True),
     Column("channel", String(10), primary_key=True),
-    Column("procedure_code", String(40), primary_key=True),
-    Column("official", String(80), primary_key=True),
+    Column("dim", String(10), primary_key=True),  # "procedure" or "official"
+    Column("value", String(80), primary_key=True),
     Column("n", Integer, nullable=False),
-    Index("ix_dossier_flow_daily_day", "day", "site", "kind", "channel", "procedure_code", "official", "n"),
+    Index("ix_dossier_flow_rollup_day", "grain", "day", "site", "kind", "channel", "dim", "value", "n"),
 )
 
 dossier_spans = Table(

@@ -1,4 +1,4 @@
-"""period ledger: dated spans per dossier and daily flows, so a closed period never changes
+"""period ledger: dated spans per dossier and flows per day and month, so a closed period never changes
 
 Revision ID: 0008
 Revises: 0004
@@ -24,16 +24,17 @@ def upgrade() -> None:
     op.drop_index("ix_dossier_report_rollup_filed", table_name="dossier_report_rollup")
     op.drop_table("dossier_report_rollup")
     op.create_table(
-        "dossier_flow_daily",
+        "dossier_flow_rollup",
+        sa.Column("grain", sa.String(1), nullable=False),
         sa.Column("site", sa.String(40), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("kind", sa.String(40), nullable=False),
         sa.Column("channel", sa.String(10), nullable=False),
-        sa.Column("procedure_code", sa.String(40), nullable=False),
-        sa.Column("official", sa.String(80), nullable=False),
+        sa.Column("dim", sa.String(10), nullable=False),
+        sa.Column("value", sa.String(80), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("site", "day", "kind", "channel", "procedure_code", "official",
-                                name=op.f("pk_dossier_flow_daily")),
+        sa.PrimaryKeyConstraint("grain", "site", "day", "kind", "channel", "dim", "value",
+                                name=op.f("pk_dossier_flow_rollup")),
     )
     op.create_table(
         "dossier_spans",
@@ -59,16 +60,16 @@ def upgrade() -> None:
     op.create_index("ix_dossier_spans_holding", "dossier_spans",
                     ["span_class", "start_on", "end_on", "site", "state", "channel", "procedure_code", "official",
                      "due_date", "stopped_on", "supplements"])
-    op.create_index("ix_dossier_flow_daily_day", "dossier_flow_daily",
-                    ["day", "site", "kind", "channel", "procedure_code", "official", "n"])
+    op.create_index("ix_dossier_flow_rollup_day", "dossier_flow_rollup",
+                    ["grain", "day", "site", "kind", "channel", "dim", "value", "n"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_dossier_flow_daily_day", table_name="dossier_flow_daily")
+    op.drop_index("ix_dossier_flow_rollup_day", table_name="dossier_flow_rollup")
     op.drop_index("ix_dossier_spans_holding", table_name="dossier_spans")
     op.drop_index("ix_dossier_spans_dossier_id", table_name="dossier_spans")
     op.drop_table("dossier_spans")
-    op.drop_table("dossier_flow_daily")
+    op.drop_table("dossier_flow_rollup")
     spec = importlib.util.spec_from_file_location("revision_0003", Path(__file__).with_name("0003_report_rollup.py"))
     revision_0003 = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(revision_0003)
