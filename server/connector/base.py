@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.domain.dossiers import DossierStatus
+from server.domain.dossiers import DossierStatus, external_moment
 from server.storage.dossier_store import DossierStore
 from server.storage.tables import connector_deliveries, dossier_events, dossiers
 
@@ -124,8 +124,12 @@ class ConnectorSync:
             if conn.execute(select(connector_deliveries.c.id)
                             .where(connector_deliveries.c.delivery_id == change.delivery_id)).first():
                 return False
+        # dated in the future → refused; dated before the last change or the intake → refused by
+        # the domain: a refused change is logged (pull) or answered 422 (webhook), and the
+        # official's own next change is never blocked by it
+        at = external_moment(change.at, datetime.now(timezone.utc))
         self.store.change_status(change.code, change.status, actor=f"connector:{self.system.name}",
-                                 note=change.note, now=change.at)
+                                 note=change.note, now=at)
         try:
             with self.db.write() as conn:
                 conn.execute(insert(connector_deliveries).values(delivery_id=change.delivery_id,

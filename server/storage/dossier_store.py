@@ -275,6 +275,9 @@ class DossierStore:
         due = d.current_due_date(dossier, today=today, calendar=cal)
         timeliness = d.timeliness(dossier, today=today, calendar=cal)
         appointment = self.appointment_at(profile, dossier.promised_date)
+
+        def _iso(value: date | datetime | None) -> str | None:  # every moment in the site's time, with offset
+            return _local_iso(value, profile.tz)
         return {
             "code": row.code, "site": row.site, "status": dossier.status.value,
             "status_label_vi": dossier.status.label_vi, "status_label_en": dossier.status.label_en,
@@ -340,5 +343,9 @@ class DossierStore:
         )
 
 
-def _iso(value: date | datetime | None) -> str | None:
+def _local_iso(value: date | datetime | None, tz) -> str | None:
+    """ISO 8601; a moment in the site's time zone with its offset (``2026-11-02T09:00:00+07:00``),
+    whether it was just made (POST) or read back from the database, stored as UTC (GET)."""
+    if isinstance(value, datetime):
+        value = value.astimezone(tz)
     return None if value is None else value.isoformat()
