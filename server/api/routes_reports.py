@@ -75,7 +75,8 @@ async def _dossiers(request: Request, site: str | None, start, end, fmt):
     start, end = _period(start, end, today)
     report = await run_in_threadpool(
         period_report.period_report, request.app.state.db, site, start, end,
-        today=today, calendar_for=_calendar_for(request))
+        today=today, calendar_for=_calendar_for(request),
+        weights_766=request.app.state.dossiers.profile_for(site).score_766 if site else None)
     if fmt == "xlsx":
         body = await run_in_threadpool(period_xlsx.period_workbook, report, _centre(request, site))
         name = f"bao-cao-ho-so-{site or 'tinh'}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"

@@ -21,12 +21,13 @@ from sqlalchemy import case, func, select, union_all
 
 from server.domain.calendar import WorkingCalendar
 from server.domain.ledger import STOPPED, SUBMITTED, SUPPLEMENT
+from server.domain import score766
 from server.domain.period_figures import CHANNEL_LABELS, CHANNELS, definitions, figures
 
 from .db import Database
 from .ledger_store import MAX_CLASS, OPEN_CLASS
 from .reports import WorkdayIndex, site_names
-from .tables import dossier_flow_rollup, dossier_spans, procedures, users
+from .tables import dossier_flow_rollup, dossier_spans, procedures, ticket_ratings, users
 
 Atoms = Counter  # (site, channel, dim, value, ledger name) → n; dim "procedure" or "official"
 DIMS = ("procedure", "official")
@@ -136,8 +137,17 @@ def group(atoms: Atoms, by: Callable[[tuple], str], dim: str = "procedure") -> d
     return out
 
 
+def ratings_in(db: Database, site: str | None, start: date, end: date) -> dict[str, int]:
+    r = ticket_ratings.c
+    with db.read() as conn:
+        return dict(conn.execute(select(r.rating, func.count()).where(
+            r.day >= start, r.day <= end, *([r.site == site] if site else [])).group_by(r.rating)).all())
+
+
 def period_report(db: Database, site: str | None, start: date, end: date, *, today: date,
-                  calendar_for: Callable[[str], WorkingCalendar]) -> dict[str, Any]:
+                  calendar_for: Callable[[str], WorkingCalendar],
+                  weights_766: dict | None = None) -> dict[str, Any]:
+    """The report; ``weights_766``: the site's Decision 766 weights (defaults when None)."""
     as_of = min(end, today)
     atoms = ledger_atoms(db, site, start, as_of, calendar_for)
     names = site_names(db)
@@ -175,6 +185,8 @@ def period_report(db: Database, site: str | None, start: date, end: date, *, tod
                                 for name in ("resolved_in_time_multi_supplement", "open_within_multi_supplement")},
         "definitions": definitions(),
     }
+    report["decision_766"] = score766.score(report["figures"], report["decision_766_inputs"],
+                                            ratings_in(db, site, start, as_of), weights_766)
     if site is None:
         report["name"] = "Toàn tỉnh"
         report["sites"] = rows(group(atoms, lambda k: k[0]), lambda k: names.get(k, k))

@@ -86,6 +86,32 @@ def period_workbook(report: dict[str, Any], centre: str) -> bytes:
         for c in range(3, width + 1):
             sheet.column_dimensions[get_column_letter(c)].width = 14
         sheet.freeze_panes = sheet.cell(row - len(groups), 3)
+    if "decision_766" in report:
+        _score_sheet(wb.create_sheet("Chỉ số 766"), report, centre)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _score_sheet(ws, report: dict[str, Any], centre: str) -> None:
+    """Decision 766 sub-indices: ratio, weights, points, formula and what would raise it."""
+    score = report["decision_766"]
+    heads = ["Mã", "Chỉ số", "R (%)", "Ngưỡng (%)", "Điểm tối đa", "Điểm", "Công thức", "Cách chấm", "Để nâng điểm"]
+    row = _title(ws, len(heads), report, centre)
+    _head(ws, row, heads)
+    for item in score["sub_indices"]:
+        row += 1
+        values = [item["code"], item["name"], item["ratio"], item["threshold"], item["pmax"], item["points"],
+                  item["formula"], item["scoring"], item["to_raise"]]
+        for c, value in enumerate(values, 1):
+            cell = ws.cell(row, c, value)
+            cell.border, cell.alignment = BOX, WRAP
+    for item in score["not_computed"]:
+        row += 1
+        for c, value in enumerate([item["code"], item["name"], "chưa tính được", None, None, None,
+                                   None, None, "Cần: " + item["needs"]], 1):
+            cell = ws.cell(row, c, value)
+            cell.border, cell.alignment = BOX, WRAP
+    ws.cell(row + 2, 1, score["weights_note"]).alignment = WRAP
+    for col, width in zip("ABCDEFGHI", (6, 28, 9, 10, 10, 8, 50, 30, 40)):
+        ws.column_dimensions[col].width = width

@@ -167,6 +167,9 @@ def assert_page_matches(page, d, t):
     definitions = page.locator("#dossier-figures .f-def").all_text_contents()
     assert labels == [x["label"] for x in d["definitions"]]
     assert definitions == [x["definition"] for x in d["definitions"]]
+    scores = dict(page.locator("[data-score]").evaluate_all("els => els.map(e => [e.dataset.score, e.textContent])"))
+    assert scores == {i["code"]: ("—" if i["points"] is None else f"{i['points']:g}".replace(".", ",") +
+                                  f" / {i['pmax']:g}") for i in d["decision_766"]["sub_indices"]}
 
 
 def assert_charts_drawn(page):
@@ -209,6 +212,10 @@ def check_dossier_workbook(wb, d):
     head = next(i for i, r in enumerate(rows) if r[:4] == ["STT", "Chỉ tiêu", "Số liệu", "Định nghĩa"])
     assert [r[1:4] for r in rows[head + 1:]] == [
         [x["label"], d["figures"][x["key"]], x["definition"]] for x in d["definitions"]]
+    scores = [[c.value for c in row] for row in wb["Chỉ số 766"].iter_rows()]
+    for item in d["decision_766"]["sub_indices"]:
+        assert next(r for r in scores if r[0] == item["code"])[2:6] == [
+            item["ratio"], item["threshold"], item["pmax"], item["points"]]
     channels = [[c.value for c in row] for row in wb["Theo kênh"].iter_rows()]
     totals = next(r for r in channels if r[1] == "Tổng cộng")
     assert totals[2:] == [d["figures"][x["key"]] for x in d["definitions"]]

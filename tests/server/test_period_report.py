@@ -211,3 +211,44 @@ def test_a_generated_history_chains_balances_and_never_changes(db):
     assert quarter["open_end"] == at_end[2]["figures"]["open_end"]
     for key in ("received", "resolved", "resolved_late", "withdrawn", "not_accepted", "supplement_requests"):
         assert quarter[key] == sum(r["figures"][key] for r in at_end), key
+
+
+def test_decision_766_sub_indices_by_hand(db):
+    """November of the history above, with four ratings (one "not satisfied"):
+    2.1: resolved in time B, C, F (F asked twice for a supplement: late) + open within H → 3 of
+         4 resolved + 2 open → R = 50 → 50 × 10 / 100 = 5.
+    3.3: 1 online (C) of 4 received → R = 25 → 25 × 2 / 50 = 1; with a threshold of 20: Pmax 2.
+    5.4: overdue D (resolved late) + E (open past due) = 2 of 6 → 33.33; not satisfied 1 of 4 →
+         25; R = 100 − 33.33 − 25 = 41.67 → 41.67 × 10 / 90 = 4.63."""
+    from server.storage.tables import ticket_ratings
+
+    store = DossierStore(db, public_url="http://qr.test")
+    play(store, HISTORY, until=None, done=set(), codes={})
+    with db.write() as conn:
+        for n, rating in enumerate(["satisfied", "very_satisfied", "satisfied", "not_satisfied"], 1):
+            conn.execute(ticket_ratings.insert().values(ticket_id=n, site="demo", day=date(2026, 11, 10 + n),
+                                                        rating=rating, rated_at=at(11, 10 + n)))
+    weights = {"2.1": {"pmax": 10, "threshold": 100}, "3.3": {"pmax": 2, "threshold": 50},
+               "5.4": {"pmax": 10, "threshold": 90}}
+    calendar = lambda s: store.profile_for(s).calendar  # noqa: E731
+    got = period_report.period_report(db, "demo", *PERIODS[1], today=MUCH_LATER, calendar_for=calendar,
+                                      weights_766=weights)["decision_766"]
+    found = {i["code"]: (i["ratio"], i["points"]) for i in got["sub_indices"]}
+    assert found == {"2.1": (50.0, 5.0), "3.3": (25.0, 1.0), "5.4": (41.67, 4.63)}
+    assert {i["code"] for i in got["not_computed"]} == {"3.6", "4.1", "4.2"}
+    assert all(i["formula"].startswith("R = ") and "Điểm = " in i["scoring"] for i in got["sub_indices"])
+    easier = period_report.period_report(db, "demo", *PERIODS[1], today=MUCH_LATER, calendar_for=calendar,
+                                         weights_766={"3.3": {"pmax": 2, "threshold": 20}})["decision_766"]
+    assert next(i for i in easier["sub_indices"] if i["code"] == "3.3")["points"] == 2.0
+
+
+def test_bad_766_weights_in_site_settings_are_a_clear_error():
+    import pytest
+
+    from server.storage.site_settings import SiteSettingsError, build_profile
+
+    with pytest.raises(SiteSettingsError, match=r"settings.score_766.2.1 must be"):
+        build_profile("demo", "Xã", None, "Asia/Ho_Chi_Minh", '{"score_766": {"2.1": {"pmax": -1, "threshold": 1}}}')
+    assert build_profile("demo", "Xã", None, "Asia/Ho_Chi_Minh",
+                         '{"score_766": {"5.4": {"pmax": 5, "threshold": 80}}}').score_766 == {
+        "5.4": {"pmax": 5.0, "threshold": 80.0}}

@@ -200,6 +200,19 @@
       [label.refused, f.refused, "#555"], [label.open_within, f.open_within, "#2a6ebb"],
       [label.open_past_due, f.open_past_due, "#e06c00"]], "Tình trạng hồ sơ");
     drawBreakdown(d);
+    var score = d.decision_766;
+    $("score-766").tBodies[0].innerHTML = score.sub_indices.map(function (i) {
+      return '<tr><td><span class="f-label">' + esc(i.code + " " + i.name) + '</span><small class="f-def">' +
+        esc(i.formula) + "<br>" + esc(i.scoring) + "<br>Để nâng điểm: " + esc(i.to_raise) + '</small></td>' +
+        '<td data-label="R">' + pct(i.ratio) + '</td><td data-label="Ngưỡng">' + pct(i.threshold) +
+        '</td><td data-label="Điểm" data-score="' + esc(i.code) + '">' +
+        (i.points === null ? "—" : Number(i.points).toLocaleString("vi-VN", {maximumFractionDigits: 2}) + " / " +
+         Number(i.pmax).toLocaleString("vi-VN")) + "</td></tr>";
+    }).join("") + score.not_computed.map(function (i) {
+      return '<tr><td><span class="f-label">' + esc(i.code + " " + i.name) + '</span><small class="f-def">Cần: ' +
+        esc(i.needs) + '</small></td><td colspan="3" class="empty">chưa tính được</td></tr>';
+    }).join("");
+    $("score-766-note").textContent = score.weights_note;
     $("ticket-chart").innerHTML = bars([["Phiếu đã cấp", t.issued, "#555"], ["Đã phục vụ", t.served, "#1b6e20"],
       ["Vắng mặt", t.no_show, "#b3261e"], ["Đã hủy", t.cancelled, "#999"]], "Lượt phục vụ");
     $("rating-chart").innerHTML = bars([["Rất hài lòng", t.ratings.very_satisfied, "#1b6e20"],
