@@ -97,14 +97,14 @@ def parse(record: Any, *, tz: ZoneInfo, now: datetime) -> IncomingDossier:
         if m2 < m1:
             raise BadRecord("out_of_order", f"{k2} ({m2:%d/%m/%Y %H:%M}) is before {k1} ({m1:%d/%m/%Y %H:%M})")
     refused_at_intake = status_code in (3, 7) and accepted is None
+    if channel != "online" and accepted is None and not refused_at_intake:
+        accepted = submitted  # a counter or postal dossier is accepted when it arrives
     if status_code >= 2 and accepted is None and not refused_at_intake:
         raise BadRecord("bad_record", f"TrangThaiHoSo {status_code} needs NgayTiepNhan")
     if status_code in ENDED and ended is None:
         raise BadRecord("bad_record", f"TrangThaiHoSo {status_code} needs NgayKetThucXuLy")
     if status_code == 10 and returned is None:
         raise BadRecord("bad_record", "TrangThaiHoSo 10 needs NgayTra")
-    if channel != "online" and accepted is None and not refused_at_intake:
-        accepted = submitted  # a counter or postal dossier is accepted when it arrives
     return IncomingDossier(
         external_id=str(record["MaHoSo"]).strip()[:80], procedure_code=str(record["MaTTHC"]).strip(),
         applicant_name=str(record["ChuHoSo"]).strip()[:120],
