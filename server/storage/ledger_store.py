@@ -52,15 +52,15 @@ ROLLUP_KEY = ("grain", "site", "day", "kind", "channel", "dim", "value")
 
 
 def add_flows(conn: Connection, site: str, channel: str, procedure_code: str, flows: Iterable[Flow]) -> None:
-    """Count ``flows`` in the roll-up (one upsert per distinct key, in one order for every writer,
-    so two concurrent writers never deadlock)."""
+    """Count ``flows`` in the roll-up: one multi-row upsert, its keys in one order for every writer
+    (so two concurrent writers never deadlock)."""
     counts: Counter = Counter()
     for f in flows:
         counts.update(rollup_keys(site, channel, procedure_code, f.day, f.kind, f.official))
     if not counts:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    for key, n in sorted(counts.items()):
-        stmt = dialect.insert(dossier_flow_rollup).values(**dict(zip(ROLLUP_KEY, key)), n=n)
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(ROLLUP_KEY),
-                                                set_={"n": dossier_flow_rollup.c.n + stmt.excluded.n}))
+    stmt = dialect.insert(dossier_flow_rollup).values(
+        [dict(zip(ROLLUP_KEY, key), n=n) for key, n in sorted(counts.items())])  # one statement, sorted keys
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(ROLLUP_KEY),
+                                            set_={"n": dossier_flow_rollup.c.n + stmt.excluded.n}))
