@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .calendar import Timeliness, WorkingCalendar, classify
-from .dossiers import Channel, Dossier, DossierStatus, change_status, open_dossier
+from .dossiers import Dossier, DossierStatus, change_status, open_dossier
 
 _S = DossierStatus
 
@@ -150,5 +150,3 @@ def new_flows(before: list[Flow], after: list[Flow]) -> list[Flow]:
     added.subtract(Counter(before))
     return [flow for flow, n in added.items() for _ in range(n) if n > 0]
 
-
-__all__ = ["Channel", "FLOW_KINDS", "Flow", "SPAN_STATES", "Span", "acceptor", "ledger", "new_flows"]
