@@ -52,15 +52,25 @@ ROLLUP_KEY = ("grain", "site", "day", "kind", "channel", "dim", "value")
 
 
 def add_flows(conn: Connection, site: str, channel: str, procedure_code: str, flows: Iterable[Flow]) -> None:
-    """Count ``flows`` in the roll-up: one multi-row upsert, its keys in one order for every writer
-    (so two concurrent writers never deadlock)."""
+    """Count ``flows`` in the roll-up: one upsert executed with every key, in one order for every
+    writer (so two concurrent writers never deadlock)."""
     counts: Counter = Counter()
     for f in flows:
         counts.update(rollup_keys(site, channel, procedure_code, f.day, f.kind, f.official))
     if not counts:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(dossier_flow_rollup).values(
-        [dict(zip(ROLLUP_KEY, key), n=n) for key, n in sorted(counts.items())])  # one statement, sorted keys
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(ROLLUP_KEY),
-                                            set_={"n": dossier_flow_rollup.c.n + stmt.excluded.n}))
+    rows = [dict(zip(ROLLUP_KEY, key), n=n) for key, n in sorted(counts.items())]  # one order for every writer
+    conn.execute(_upsert(conn.dialect.name), rows)
+
+
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert(dialect_name: str):
+    """One constant statement per dialect, executed with many rows: compiled once, cached."""
+    found = _UPSERTS.get(dialect_name)
+    if found is None:
+        stmt = (postgresql if dialect_name == "postgresql" else sqlite).insert(dossier_flow_rollup)
+        found = _UPSERTS[dialect_name] = stmt.on_conflict_do_update(
+            index_elements=list(ROLLUP_KEY), set_={"n": dossier_flow_rollup.c.n + stmt.excluded.n})
+    return found
