@@ -12,6 +12,8 @@ from typing import Optional
 
 import typer
 
+from motcua.cli_history import history_app
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="motcua: một cửa queue and dossiers")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema")
 site_app = typer.Typer(no_args_is_help=True, help="Sites, services and counters")
@@ -19,6 +21,7 @@ user_app = typer.Typer(no_args_is_help=True, help="Staff accounts")
 app.add_typer(db_app, name="db")
 app.add_typer(site_app, name="site")
 app.add_typer(user_app, name="user")
+app.add_typer(history_app, name="history")
 
 ConfigOpt = typer.Option(None, "--config", help="TOML settings file (MOTCUA_* variables override it)")
 

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from server.storage import reports, reports_xlsx
-from server.storage.tables import counters, services
+from server.storage import period_report, period_xlsx, reports, reports_xlsx
+from server.storage.tables import counters, services, users
 
 from .deps import Manager, check_site
 from .errors import ApiError
@@ -60,7 +60,8 @@ def _names(request: Request, site: str | None) -> dict[str, dict[str, str]]:
     with request.app.state.db.read() as conn:
         svc = dict(conn.execute(select(services.c.id, services.c.name_vi).where(*where_s)).all())
         ctr = dict(conn.execute(select(counters.c.id, counters.c.label).where(*where_c)).all())
-    return {"service": svc, "counter": ctr}
+        people = dict(conn.execute(select(users.c.username, users.c.full_name).where(users.c.full_name.is_not(None))).all())
+    return {"service": svc, "counter": ctr, "official": people}
 
 
 def _centre(request: Request, site: str | None) -> str:
@@ -73,10 +74,11 @@ async def _dossiers(request: Request, site: str | None, start, end, fmt):
     today = await run_in_threadpool(_today, request, site)
     start, end = _period(start, end, today)
     report = await run_in_threadpool(
-        reports.dossier_report, request.app.state.db, site, start, end,
-        today=today, calendar_for=_calendar_for(request))
+        period_report.period_report, request.app.state.db, site, start, end,
+        today=today, calendar_for=_calendar_for(request),
+        weights_766=request.app.state.dossiers.profile_for(site).score_766 if site else None)
     if fmt == "xlsx":
-        body = await run_in_threadpool(reports_xlsx.dossier_workbook, report, _centre(request, site))
+        body = await run_in_threadpool(period_xlsx.period_workbook, report, _centre(request, site))
         name = f"bao-cao-ho-so-{site or 'tinh'}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
         return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return report

@@ -11,9 +11,13 @@ from typing import Any, Protocol
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.domain.dossiers import DossierStatus
+from server.domain.dossiers import DossierStatus, external_moment
+from server.domain.errors import DomainError
+from server.storage import external_intake
 from server.storage.dossier_store import DossierStore
-from server.storage.tables import connector_deliveries, dossier_events, dossiers
+from server.storage.tables import connector_deliveries, dossier_events, dossiers, sites
+
+from . import national
 
 log = logging.getLogger(__name__)
 _BY_NATIONAL_CODE = {s.national_code: s for s in DossierStatus}
@@ -51,13 +55,19 @@ class OneStopSystem(Protocol):
     def pull(self) -> list[StatusUpdate]:
         """Status changes since the last pull (the system keeps the cursor)."""
 
+    # Optional: ``pull_dossiers() -> list[dict]``, new and updated dossiers as national records
+    # (``server.connector.national``), e.g. online applications from the public service portal.
+
 
 class ConnectorSync:
     """Moves events both ways. Idempotent: a delivery id is applied once, an event pushed until
     the system accepted it."""
 
-    def __init__(self, store: DossierStore, system: OneStopSystem, *, interval_s: float = 30.0) -> None:
+    def __init__(self, store: DossierStore, system: OneStopSystem, *, interval_s: float = 30.0,
+                 site: str | None = None) -> None:
         self.store = store
+        self.site = site  # where pulled dossiers go; None: the site whose agency code is MaDonVi, or the only one
+        self.refused: list[dict[str, str]] = []  # the latest records refused (kept short), for operators
         self.db = store.db
         self.system = system
         self.interval_s = interval_s
@@ -124,8 +134,12 @@ class ConnectorSync:
             if conn.execute(select(connector_deliveries.c.id)
                             .where(connector_deliveries.c.delivery_id == change.delivery_id)).first():
                 return False
+        # dated in the future → refused; dated before the last change or the intake → refused by
+        # the domain: a refused change is logged (pull) or answered 422 (webhook), and the
+        # official's own next change is never blocked by it
+        at = external_moment(change.at, datetime.now(timezone.utc))
         self.store.change_status(change.code, change.status, actor=f"connector:{self.system.name}",
-                                 note=change.note, now=change.at)
+                                 note=change.note, now=at)
         try:
             with self.db.write() as conn:
                 conn.execute(insert(connector_deliveries).values(delivery_id=change.delivery_id,
@@ -135,10 +149,50 @@ class ConnectorSync:
         return True
 
     def pull_once(self) -> int:
-        applied = 0
+        applied = self.pull_dossiers()
         for change in self.system.pull():
             try:
                 applied += self.apply(change)
             except Exception:  # one bad change must not block the others; it is logged
                 log.exception("connector: could not apply %s", change)
         return applied
+
+    def pull_dossiers(self) -> int:
+        """New and updated dossiers from the system; each bad record is refused with its reason
+        (logged, kept in ``refused``) and never stops the others. Returns dossiers created."""
+        pull = getattr(self.system, "pull_dossiers", None)
+        if pull is None:
+            return 0
+        created = 0
+        for record in pull():
+            ref = str(record.get("MaHoSo")) if isinstance(record, dict) else "?"
+            try:
+                site = self._site_for(record)
+                profile = self.store.profile_for(site)
+                incoming = national.parse(record, tz=profile.tz, now=datetime.now(timezone.utc))
+                _, new, _ = external_intake.intake(self.store, site, incoming,
+                                                   actor=f"connector:{self.system.name}")
+                created += new
+            except (national.BadRecord, DomainError) as err:
+                self._refuse(ref, getattr(err, "code", "invalid"), str(err))
+            except Exception as err:  # noqa: BLE001 — one bad record must not block the others
+                log.exception("connector: could not take dossier %s", ref)
+                self._refuse(ref, "error", str(err))
+        return created
+
+    def _refuse(self, ref: str, code: str, message: str) -> None:
+        log.warning("connector %s: dossier %s refused (%s): %s", self.system.name, ref, code, message)
+        self.refused = [*self.refused[-99:], {"MaHoSo": ref, "code": code, "message": message}]
+
+    def _site_for(self, record: Any) -> str:
+        if self.site is not None:
+            return self.site
+        with self.db.read() as conn:
+            rows = conn.execute(select(sites.c.id, sites.c.settings)).all()
+        unit = record.get("MaDonVi") if isinstance(record, dict) else None
+        for row in rows:
+            if unit and self.store.profile_for(row.id).agency_code == unit:
+                return row.id
+        if len(rows) == 1:
+            return rows[0].id
+        raise national.BadRecord("unknown_unit", f"MaDonVi {unit!r} is not the agency code of any site here")

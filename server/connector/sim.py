@@ -19,6 +19,7 @@ class SimOneStop:
         self.secret = secret
         self.received: list[dict[str, Any]] = []
         self._pending: list[StatusUpdate] = []
+        self._dossiers: list[dict[str, Any]] = []  # national records waiting to be pulled
         self.fail_pushes = fail_pushes  # scripted fault: the next N pushes raise
 
     def push(self, events: list[dict[str, Any]]) -> None:
@@ -29,6 +30,16 @@ class SimOneStop:
 
     def pull(self) -> list[StatusUpdate]:
         pending, self._pending = self._pending, []
+        return pending
+
+    def submit(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A dossier filed or updated in the other system (a national record, see
+        ``server.connector.national``); queued for ``pull_dossiers``."""
+        self._dossiers.append(record)
+        return record
+
+    def pull_dossiers(self) -> list[dict[str, Any]]:
+        pending, self._dossiers = self._dossiers, []
         return pending
 
     def change(self, code: str, status: str | int, note: str | None = None, at: datetime | None = None) -> dict:

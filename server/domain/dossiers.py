@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -151,6 +151,34 @@ class OutOfOrder(DossierError):
     kind = "invalid"
 
 
+class BeforeIntake(OutOfOrder):
+    """A change dated before the dossier was even received or submitted."""
+
+    code = "before_intake"
+
+
+class DatedInFuture(DossierError):
+    """A change from another system dated later than now: it would sit at the end of the
+    history and make every real change after it "out of order"."""
+
+    code = "dated_in_future"
+    kind = "invalid"
+
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def external_moment(at: datetime, now: datetime) -> datetime:
+    """The moment to record for a change dated ``at`` by another system (connector, import):
+    refused when later than ``now`` by more than a clock's usual skew, and never later than
+    ``now``, so the official's own change made right after can never be "out of order"."""
+    if at.tzinfo is None:
+        raise ValueError("a moment from another system needs its UTC offset")
+    if at > now + MAX_CLOCK_SKEW:
+        raise DatedInFuture(f"the change is dated {at.isoformat()}, later than now ({now.isoformat()})")
+    return min(at, now)
+
+
 class ApologyNotDue(DossierError):
     code = "apology_not_due"
 
@@ -282,6 +310,9 @@ def change_status(
     if target in NOTE_REQUIRED and note is None:
         raise NoteRequired(f"changing a dossier to '{target}' needs a note saying why")
     when = calendar.to_local(at)
+    if dossier.history and when < dossier.history[0].at:
+        raise BeforeIntake(f"{when.isoformat()} is before {dossier.code} was received "
+                           f"({calendar.to_local(dossier.history[0].at).isoformat()})")
     if dossier.history and when < dossier.history[-1].at:
         raise OutOfOrder(f"{when.isoformat()} is before the last change of {dossier.code}")
 

@@ -14,21 +14,19 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from devices.layout import ApologyView, SlipView
 from server.domain import dossiers as d
+from server.domain import ledger
 from server.domain.errors import InvalidInput, NotFound
 
-from . import outbox, reports
+from . import ledger_store, outbox
 from .db import Database
 from .site_settings import SiteProfile, build_profile
 from .tables import (
     dossier_apologies,
     dossier_events,
-    dossier_report_rollup,
-    dossier_report_rows,
     dossiers,
     procedures,
     service_procedures,
@@ -144,30 +142,13 @@ class DossierStore:
         }
 
     @staticmethod
-    def _track(conn: Connection, dossier_id: int, site: str, filed_on: date, channel: str,
-               fields: dict[str, Any], old: Any = None) -> None:
-        """Keep the report roll-up and the dossier's report row in step with ``fields`` (the
-        derived columns just written); ``old`` is the dossiers row before the change."""
-        inputs = {f: fields[f] for f in reports.INPUTS}
-        bucket, settles_on, settle_class = reports.settle(filed_on, **inputs)
-        row = dict(inputs, bucket=bucket, settles_on=settles_on, settle_class=settle_class)
-        deltas = {bucket: 1}
-        rows = dossier_report_rows.c
-        if old is not None and conn.execute(
-                update(dossier_report_rows).where(rows.dossier_id == dossier_id).values(**row)).rowcount:
-            was = reports.settle(filed_on, **{f: getattr(old, f) for f in reports.INPUTS})[0]
-            deltas[was] = deltas.get(was, 0) - 1
-        else:
-            conn.execute(insert(dossier_report_rows).values(
-                dossier_id=dossier_id, site=site, filed_on=filed_on, channel=channel, **row))
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        for name in sorted(deltas):  # one order for every writer: no deadlock between two
-            if deltas[name]:
-                stmt = dialect.insert(dossier_report_rollup).values(
-                    site=site, filed_on=filed_on, channel=channel, bucket=name, n=deltas[name])
-                conn.execute(stmt.on_conflict_do_update(
-                    index_elements=["site", "filed_on", "channel", "bucket"],
-                    set_={"n": dossier_report_rollup.c.n + stmt.excluded.n}))
+    def _ledger(conn: Connection, dossier_id: int, site: str, dossier: d.Dossier, cal,
+                flows_before: list | None = None) -> None:
+        """Keep the period ledger (spans and daily flows) in step with the dossier's history."""
+        spans, flows = ledger.ledger(dossier, cal)
+        channel, procedure = dossier.channel.value, dossier.procedure_code
+        ledger_store.replace_spans(conn, dossier_id, site, channel, procedure, spans)
+        ledger_store.add_flows(conn, site, channel, procedure, ledger.new_flows(flows_before or [], flows))
 
     def _write_events(self, conn, dossier_id: int, changes) -> None:
         for c in changes:
@@ -235,8 +216,8 @@ class DossierStore:
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
                 external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now, **fields,
             ).returning(dossiers.c.id)).scalar_one()
-            self._track(conn, dossier_id, site, local.date(), dossier.channel.value, fields)
             self._write_events(conn, dossier_id, dossier.history)
+            self._ledger(conn, dossier_id, site, dossier, profile.calendar)
             return self._view(conn, self._row(conn, code), dossier, profile, proc), True
 
     # ---- changes --------------------------------------------------------------------------
@@ -250,12 +231,13 @@ class DossierStore:
             self._check_site(row, site)
             profile = self.profile(conn, row.site)
             dossier = self._load(conn, row)
+            before = ledger.ledger(dossier, profile.calendar)[1]
             change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar,
                                      public_note=public_note)
             self._write_events(conn, row.id, [change])
+            self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             fields = self.derived(dossier, profile.calendar)
             conn.execute(update(dossiers).where(dossiers.c.id == row.id).values(updated_at=now, **fields))
-            self._track(conn, row.id, row.site, row.filed_on, row.channel, fields, old=row)
             return self._view(conn, self._row(conn, code), dossier, profile)
 
     def apologise(self, code: str, new_date: date, reason: str, *, actor: str, now: datetime | None = None,
@@ -267,12 +249,14 @@ class DossierStore:
             self._check_site(row, site)
             profile = self.profile(conn, row.site)
             dossier = self._load(conn, row)
+            before = ledger.ledger(dossier, profile.calendar)[1]
             slip = d.issue_apology(dossier, new_date, by=actor, at=now, reason=reason, calendar=profile.calendar)
             conn.execute(insert(dossier_apologies).values(
                 dossier_id=row.id, issued_at=slip.issued_at, due_date=slip.due_date, new_date=slip.new_date,
                 actor=slip.by, reason=slip.reason))
             conn.execute(update(dossiers).where(dossiers.c.id == row.id)
                          .values(promised_date=dossier.promised_date, updated_at=now))
+            self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             return self._view(conn, self._row(conn, code), dossier, profile)
 
     @staticmethod
@@ -294,6 +278,9 @@ class DossierStore:
         due = d.current_due_date(dossier, today=today, calendar=cal)
         timeliness = d.timeliness(dossier, today=today, calendar=cal)
         appointment = self.appointment_at(profile, dossier.promised_date)
+
+        def _iso(value: date | datetime | None) -> str | None:  # every moment in the site's time, with offset
+            return _local_iso(value, profile.tz)
         return {
             "code": row.code, "site": row.site, "status": dossier.status.value,
             "status_label_vi": dossier.status.label_vi, "status_label_en": dossier.status.label_en,
@@ -349,14 +336,19 @@ class DossierStore:
                 select(dossier_apologies).where(dossier_apologies.c.dossier_id == row.id)
                 .order_by(dossier_apologies.c.id.desc()).limit(1)
             ).first()
+            signer = last and conn.execute(select(users.c.full_name).where(users.c.username == last.actor)).scalar()
         if last is None:
             raise NotFound(f"dossier {code} has no apology", code="no_apology")
         return ApologyView(
             centre=profile.name, dossier_code=row.code, procedure=proc["name_vi"], applicant=row.applicant_name,
-            original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=last.actor,
+            original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=signer or last.actor,
             track_url=f"{self.public_url}/t/{row.token}",
         )
 
 
-def _iso(value: date | datetime | None) -> str | None:
+def _local_iso(value: date | datetime | None, tz) -> str | None:
+    """ISO 8601; a moment in the site's time zone with its offset (``2026-11-02T09:00:00+07:00``),
+    whether it was just made (POST) or read back from the database, stored as UTC (GET)."""
+    if isinstance(value, datetime):
+        value = value.astimezone(tz)
     return None if value is None else value.isoformat()

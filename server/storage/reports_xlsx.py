@@ -1,4 +1,5 @@
-"""Reports as Excel workbooks a province official can forward as they are.
+"""The ticket report as an Excel workbook a province official can forward as it is (the dossier
+report's workbook is ``period_xlsx``).
 
 Title with the centre and the period, Vietnamese headers, a totals row. Totals are written as
 values, not formulas, so every reader (and openpyxl in the tests) sees the same numbers.
@@ -20,26 +21,6 @@ HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 BOLD = Font(bold=True)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
-DOSSIER_COLUMNS: list[tuple[str, str | None, Any]] = [
-    # (group header, sub header or None for a two-row cell, value getter)
-    ("Tổng số hồ sơ tiếp nhận", "Tổng", lambda r: r["received"]["total"]),
-    ("Tổng số hồ sơ tiếp nhận", "Trực tuyến", lambda r: r["received"]["online"]),
-    ("Tổng số hồ sơ tiếp nhận", "Trực tiếp", lambda r: r["received"]["direct"]),
-    ("Tổng số hồ sơ tiếp nhận", "Bưu chính", lambda r: r["received"]["postal"]),
-    ("Đã giải quyết", "Tổng", lambda r: r["resolved"]["total"]),
-    ("Đã giải quyết", "Trước hạn", lambda r: r["resolved"]["ahead"]),
-    ("Đã giải quyết", "Đúng hạn", lambda r: r["resolved"]["on_time"]),
-    ("Đã giải quyết", "Quá hạn", lambda r: r["resolved"]["late"]),
-    ("Đang giải quyết", "Tổng", lambda r: r["in_progress"]["total"]),
-    ("Đang giải quyết", "Trong hạn", lambda r: r["in_progress"]["within"]),
-    ("Đang giải quyết", "Quá hạn", lambda r: r["in_progress"]["past_due"]),
-    ("Tạm dừng xử lý", None, lambda r: r["paused"]),
-    ("Công dân rút hồ sơ", None, lambda r: r["withdrawn"]),
-    ("Không được tiếp nhận", None, lambda r: r["refused"]),
-    ("Chờ tiếp nhận (trực tuyến)", None, lambda r: r["awaiting_acceptance"]),
-]
-
-
 def _dmy(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%d/%m/%Y")
 
@@ -57,59 +38,6 @@ def _save(wb: Workbook) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-def dossier_workbook(report: dict[str, Any], centre: str) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Hồ sơ TTHC"
-    width = 2 + len(DOSSIER_COLUMNS)
-    row = _title(ws, width, [
-        "BÁO CÁO TÌNH HÌNH TIẾP NHẬN VÀ GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH",
-        centre,
-        f"Kỳ báo cáo: từ ngày {_dmy(report['from'])} đến ngày {_dmy(report['to'])} "
-        f"(số liệu tính đến ngày {_dmy(report['as_of'])})",
-    ])
-    head, sub = row, row + 1
-    for col, text in ((1, "STT"), (2, "Đơn vị")):
-        ws.merge_cells(start_row=head, start_column=col, end_row=sub, end_column=col)
-        ws.cell(head, col, text)
-    col = 3
-    while col - 3 < len(DOSSIER_COLUMNS):
-        group, subheader, _ = DOSSIER_COLUMNS[col - 3]
-        if subheader is None:
-            ws.merge_cells(start_row=head, start_column=col, end_row=sub, end_column=col)
-            ws.cell(head, col, group)
-            col += 1
-            continue
-        span = sum(1 for g, s, _ in DOSSIER_COLUMNS if g == group)
-        ws.merge_cells(start_row=head, start_column=col, end_row=head, end_column=col + span - 1)
-        ws.cell(head, col, group)
-        for k in range(span):
-            ws.cell(sub, col + k, DOSSIER_COLUMNS[col - 3 + k][1])
-        col += span
-    for r in (head, sub):
-        for c in range(1, width + 1):
-            cell = ws.cell(r, c)
-            cell.font, cell.alignment, cell.fill, cell.border = BOLD, CENTER, HEAD_FILL, BOX
-    units = report.get("sites") or [{**report, "name": centre}]
-    row = sub + 1
-    for n, unit in enumerate(units, 1):
-        values = [n, unit.get("name") or unit.get("site")] + [get(unit) for _, _, get in DOSSIER_COLUMNS]
-        for c, value in enumerate(values, 1):
-            ws.cell(row, c, value).border = BOX
-        row += 1
-    totals = ["", "Tổng cộng"] + [get(report) for _, _, get in DOSSIER_COLUMNS]
-    for c, value in enumerate(totals, 1):
-        cell = ws.cell(row, c, value)
-        cell.font, cell.border = BOLD, BOX
-    ws.column_dimensions["A"].width = 5
-    ws.column_dimensions["B"].width = 40
-    for c in range(3, width + 1):
-        ws.column_dimensions[get_column_letter(c)].width = 12
-    ws.row_dimensions[head].height = 32
-    ws.freeze_panes = ws.cell(sub + 1, 3)
-    return _save(wb)
 
 
 TICKET_COLUMNS = ["STT", "Tên", "Lượt được gọi", "Đã phục vụ", "Chờ — trung vị (phút)", "Chờ — P90 (phút)",
@@ -168,7 +96,7 @@ def ticket_workbook(report: dict[str, Any], centre: str, names: dict[str, dict[s
     row += 1
     ratings = report["ratings"]
     for n, (official, counts) in enumerate(ratings["by_official"].items(), 1):
-        values = [n, official, counts["very_satisfied"], counts["satisfied"], counts["not_satisfied"],
+        values = [n, names.get("official", {}).get(official, official), counts["very_satisfied"], counts["satisfied"], counts["not_satisfied"],
                   sum(counts.values())]
         for c, value in enumerate(values, 1):
             ws.cell(row, c, value).border = BOX

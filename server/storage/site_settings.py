@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
+from server.domain import score766
 from server.domain.calendar import WorkingCalendar
 from server.domain.queue import DEFAULT_MAX_WAIT
 
@@ -39,6 +40,7 @@ class SiteProfile:
     calendar: WorkingCalendar
     appointment_time: time
     result_desk: str
+    score_766: dict = field(default_factory=dict)  # Decision 766 weights, see server.domain.score766
 
 
 def _dates(values, key: str) -> list[date]:
@@ -69,7 +71,11 @@ def build_profile(site_id: str, name: str, address: str | None, tz_name: str, se
     except ValueError:
         raise SiteSettingsError(f"site {site_id}: appointment_time must be HH:MM") from None
     desk = settings.get("result_desk") or "Bộ phận trả kết quả"
-    return SiteProfile(site_id, name, address, ZoneInfo(tz_name), agency, calendar, appointment, desk)
+    try:
+        weights = score766.check_weights(settings.get("score_766", {}))
+    except ValueError as err:
+        raise SiteSettingsError(f"site {site_id}: settings.{err}") from None
+    return SiteProfile(site_id, name, address, ZoneInfo(tz_name), agency, calendar, appointment, desk, weights)
 
 
 def max_wait(settings: dict | str | None) -> timedelta | None:

@@ -314,41 +314,45 @@ connector_deliveries = Table(
     Column("received_at", UTCDateTime, nullable=False),
 )
 
-# -- dossier report roll-up (revision 0003) ------------------------------------------------------
-# Kept by ``DossierStore`` in the same transaction as every dossier write (see ``reports``).
-# ``dossier_report_rollup``: how many dossiers of a (site, filed day, channel) end up in each bucket
-# once their dates are all past. ``dossier_report_rows``: per dossier, the report's inputs and the
-# day from which its bucket stops changing (``settles_on``), indexed by the lag class
-# (``settles_on - filed_on <= 2**settle_class`` days) so the few dossiers still changing on a given
-# day are found by range scans.
+# -- period ledger (revision 0008) ---------------------------------------------------------------
+# Kept by ``DossierStore`` in the same transaction as every dossier write, from the dated history
+# (``server.domain.ledger``). ``dossier_flow_rollup``: how many of each flow (accepted, resolved
+# ahead…, withdrawn…) happened on a day and in a month, per site and channel, once per procedure
+# and once per official: a period adds up its whole months and the days at its edges. ``dossier_spans``: per dossier, the stretches of days it stood in one state (waiting
+# for acceptance, open, waiting for a supplement, stopped), indexed by the span's length class
+# (``end_on - start_on <= 2**span_class`` days; 99 while it lasts) so the spans holding on one day
+# — a period's stocks — are found by a few range scans.
 
-dossier_report_rollup = Table(
-    "dossier_report_rollup",
+dossier_flow_rollup = Table(
+    "dossier_flow_rollup",
     metadata,
+    Column("grain", String(1), primary_key=True),  # "d": the day, "m": the month starting on ``day``
     Column("site", String(40), primary_key=True),
-    Column("filed_on", Date, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("kind", String(40), primary_key=True),
     Column("channel", String(10), primary_key=True),
-    Column("bucket", String(12), primary_key=True),
+    Column("dim", String(10), primary_key=True),  # "procedure" or "official"
+    Column("value", String(80), primary_key=True),
     Column("n", Integer, nullable=False),
-    Index("ix_dossier_report_rollup_filed", "filed_on", "site", "channel", "bucket", "n"),
+    Index("ix_dossier_flow_rollup_day", "grain", "day", "site", "kind", "channel", "dim", "value", "n"),
 )
 
-dossier_report_rows = Table(
-    "dossier_report_rows",
+dossier_spans = Table(
+    "dossier_spans",
     metadata,
-    Column("dossier_id", Integer, primary_key=True, autoincrement=False),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_id", Integer, nullable=False, index=True),
     Column("site", String(40), nullable=False),
-    Column("filed_on", Date, nullable=False),
     Column("channel", String(10), nullable=False),
-    Column("status", String(24), nullable=False),
-    Column("received_on", Date),
+    Column("procedure_code", String(40), nullable=False),
+    Column("official", String(80), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("start_on", Date, nullable=False),
+    Column("end_on", Date),
+    Column("span_class", Integer, nullable=False),
     Column("due_date", Date),
-    Column("resolved_on", Date),
-    Column("closed_on", Date),
-    Column("clock_stopped_on", Date),
-    Column("bucket", String(12), nullable=False),  # the bucket once settled (the roll-up's)
-    Column("settles_on", Date, nullable=False),
-    Column("settle_class", Integer, nullable=False),
-    Index("ix_dossier_report_rows_settle", "settle_class", "filed_on", "settles_on", "site", "channel", "bucket",
-          "status", "received_on", "due_date", "resolved_on", "closed_on", "clock_stopped_on"),  # covering
+    Column("stopped_on", Date),
+    Column("supplements", Integer, nullable=False),
+    Index("ix_dossier_spans_holding", "span_class", "start_on", "end_on", "site", "state", "channel",
+          "procedure_code", "official", "due_date", "stopped_on", "supplements"),  # covering
 )

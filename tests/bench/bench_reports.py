@@ -1,11 +1,14 @@
-"""Benchmark: the dossier report over 1,000,000 dossiers (SQLite and PostgreSQL), and the citizen
-tracking endpoints (requests/s, p50/p99) on a live site. A script, not a test:
+"""Benchmark: the period report (carried over, flows, stocks at the end, four breakdowns) over
+1,000,000 dossiers on SQLite and PostgreSQL, and the citizen tracking endpoints (requests/s,
+p50/p99) on a live site. A script, not a test:
 
     .venv/bin/python tests/bench/bench_reports.py [--rows 1000000] [--skip-postgres] [--skip-http]
 
-Rows are bulk-loaded with their derived columns (filed_on, due_date, resolved_on…) as the
-store writes them, into a database at revision 0002; upgrading to head then backfills the report
-roll-up (migration 0003) from them, and the report runs exactly the production query.
+Dossiers are bulk-loaded with their ledger (``dossier_spans``: waiting for acceptance, open,
+waiting for a supplement; ``dossier_flow_rollup``: accepted, resolved ahead / on time / late,
+withdrawn, refused… per site, day and month, channel, and procedure or official), as the store writes them,
+over one year, 10 sites, 20 procedures, 5 officials per site. The report runs exactly the
+production query. Floor: a bare ``SELECT count(*) FROM dossiers`` in the same run.
 """
 
 from __future__ import annotations
@@ -18,52 +21,96 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from server.domain.calendar import WorkingCalendar  # noqa: E402
-from server.storage import migrate, reports  # noqa: E402
+from server.storage import migrate, period_report  # noqa: E402
 from server.storage.db import Database  # noqa: E402
-from server.storage.tables import dossiers, sites  # noqa: E402
+from server.storage.ledger_store import ROLLUP_KEY, rollup_keys, span_class  # noqa: E402
+from server.domain.ledger import Span  # noqa: E402
+from server.storage.tables import sites  # noqa: E402
 
 SITES = [f"xa{n:02d}" for n in range(10)]
+PROCEDURES = [f"1.{n:06d}" for n in range(20)]
 YEAR = 2026
+RECENT = date(YEAR, 11, 1)  # dossiers filed since are left open (14%): the open stock is ~2 months of intake
 CAL = WorkingCalendar()
-COLUMNS = ["site", "code", "procedure_code", "legal_days", "channel", "status", "token", "applicant_name",
-           "filed_on", "received_on", "due_date", "clock_stopped_on", "resolved_on", "closed_on", "promised_date",
-           "created_at", "updated_at"]
+DOSSIER_COLUMNS = ["site", "code", "procedure_code", "legal_days", "channel", "status", "token", "applicant_name",
+                   "filed_on", "created_at", "updated_at"]
+SPAN_COLUMNS = ["dossier_id", "site", "channel", "procedure_code", "official", "state", "start_on", "end_on",
+                "span_class", "due_date", "stopped_on", "supplements"]
+FLOW_COLUMNS = [*ROLLUP_KEY, "n"]
 
 
-def rows(n: int, seed: int = 7):
+def generate(n: int, seed: int = 7):
+    """(dossier rows, span rows, flow counts): a year of dossiers with their ledgers."""
     rnd = random.Random(seed)
     start = date(YEAR, 1, 1)
     moment = datetime(YEAR, 6, 1, tzinfo=timezone.utc).replace(tzinfo=None)
+    flows: Counter = Counter()
+    dossiers, spans = [], []
     for i in range(n):
+        site = SITES[i % len(SITES)]
         filed = start + timedelta(days=rnd.randrange(365))
         channel = rnd.choices(("online", "direct", "postal"), (75, 23, 2))[0]
+        procedure = PROCEDURES[rnd.randrange(len(PROCEDURES))]
+        official = f"canbo{rnd.randrange(5)}"
         legal = rnd.choice((0, 3, 5, 7, 15))
         due = filed + timedelta(days=legal + legal // 5 * 2)
-        fate = rnd.random()
-        status, received, resolved, closed, stopped = "processing", filed, None, None, None
+        key = (site, channel, procedure)
+        accepted = filed
+        if channel == "online":
+            accepted = filed + timedelta(days=rnd.choice((0, 0, 1, 3)))
+            flows[site, filed, "submitted", channel, procedure, ""] += 1
+            if accepted > filed:
+                spans.append((i + 1, *key, "", "submitted", filed, accepted, None, None, 0))
+            if rnd.random() < 0.02:
+                flows[site, accepted, "not_accepted", channel, procedure, ""] += 1
+                dossiers.append((site, f"B{i:09d}", procedure, legal, channel, "refused", f"bench-token-{i:012d}",
+                                 "Người Thử", filed, moment, moment))
+                continue
+        flows[site, accepted, "received", channel, procedure, official] += 1
+        fate, end, status = rnd.random(), None, "processing"
         if fate < 0.80:
-            status, resolved = "returned", due + timedelta(days=rnd.randint(-3, 2))
-        elif fate < 0.85:
-            status, stopped = "supplement_requested", filed + timedelta(days=1)
-        elif fate < 0.87:
-            status = "paused"
-        elif fate < 0.90:
-            status, closed = "withdrawn", filed + timedelta(days=1)
-        elif fate < 0.92:
-            status, closed = "refused", filed
-        elif fate < 0.93 and channel == "online":
-            status, received, due = "submitted", None, None
-        yield (SITES[i % len(SITES)], f"B{i:09d}", "1.004873", legal, channel, status, f"bench-token-{i:012d}",
-               "Người Thử", filed, received, due, stopped, resolved, closed, due, moment, moment)
+            end = due + timedelta(days=rnd.randint(-3, 2))
+            end = max(end, accepted)
+            kind = "resolved_ahead" if end < due else "resolved_on_time" if end == due else "resolved_late"
+            flows[site, end, kind, channel, procedure, official] += 1
+            status = "returned"
+        elif fate < 0.84:
+            end, status = accepted + timedelta(days=rnd.randrange(1, 20)), "withdrawn"
+            flows[site, end, "withdrawn", channel, procedure, official] += 1
+        elif fate < 0.86:
+            end, status = accepted + timedelta(days=1), "refused"
+            flows[site, end, "refused", channel, procedure, official] += 1
+        elif filed < RECENT:  # an old dossier is not left open: resolved late
+            end, status = due + timedelta(days=rnd.randint(1, 30)), "returned"
+            flows[site, end, "resolved_late", channel, procedure, official] += 1
+        if fate > 0.95 and filed >= RECENT:  # waiting for a supplement since two days after acceptance
+            stop = accepted + timedelta(days=2)
+            spans.append((i + 1, *key, official, "open", accepted, stop, due, None, 0))
+            spans.append((i + 1, *key, official, "supplement", stop, None, due, stop, 1))
+            flows[site, stop, "supplement_requested", channel, procedure, official] += 1
+            status = "supplement_requested"
+        elif end is None or end > accepted:
+            spans.append((i + 1, *key, official, "open", accepted, end, due, None, 0))
+        dossiers.append((site, f"B{i:09d}", procedure, legal, channel, status, f"bench-token-{i:012d}", "Người Thử",
+                         filed, moment, moment))
+    span_rows = [(*s[:6], s[6], s[7], span_class(Span(s[5], s[6], s[7], None, None, 0, "")), *s[8:]) for s in spans]
+    return dossiers, span_rows, flows
 
 
-def load(db: Database, n: int) -> float:
+def load(db: Database, n: int) -> tuple[float, int]:
+    dossier_rows, span_rows, flows = generate(n)
+    rollup: Counter = Counter()
+    for (site, day, kind, channel, procedure, official), n in flows.items():
+        for key in rollup_keys(site, channel, procedure, day, kind, official):
+            rollup[key] += n
+    flow_rows = [(*k, v) for k, v in rollup.items()]
     t0 = time.perf_counter()
     with db.write() as conn:
         for s in SITES:
@@ -71,52 +118,63 @@ def load(db: Database, n: int) -> float:
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()
-        if db.is_sqlite:
-            cur.execute("BEGIN")
-            cur.executemany(f"INSERT INTO dossiers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                            rows(n))
-            cur.execute("COMMIT")
-            cur.execute("ANALYZE")
-        else:
-            with cur.copy(f"COPY dossiers ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in rows(n):
-                    copy.write_row(row)
-            raw.commit()
-            cur.execute("ANALYZE dossiers")
-            raw.commit()
+        for table, columns, rows in (("dossiers", DOSSIER_COLUMNS, dossier_rows),
+                                     ("dossier_spans", SPAN_COLUMNS, span_rows),
+                                     ("dossier_flow_rollup", FLOW_COLUMNS, flow_rows)):
+            if db.is_sqlite:
+                cur.execute("BEGIN")
+                cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                                rows)
+                cur.execute("COMMIT")
+            else:
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                raw.commit()
+        cur.execute("ANALYZE")
+        raw.commit()
+        if not db.is_sqlite:
+            driver = raw.driver_connection
+            driver.autocommit = True
+            driver.execute("VACUUM ANALYZE")  # index-only scans need the visibility map
+            driver.autocommit = False
     finally:
         raw.close()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, len(span_rows)
 
 
-def time_report(db: Database, site: str | None, repeat: int = 5) -> tuple[float, float, dict]:
-    times, report = [], None
+def timed(fn, repeat: int = 5) -> tuple[float, float, object]:
+    times, result = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        report = reports.dossier_report(db, site, date(YEAR, 1, 1), date(YEAR, 12, 31), today=date(YEAR, 12, 31),
-                                        calendar_for=lambda s: CAL)
+        result = fn()
         times.append(time.perf_counter() - t0)
-    return min(times) * 1000, statistics.median(times) * 1000, report
+    return min(times) * 1000, statistics.median(times) * 1000, result
 
 
 def bench_db(label: str, url: str, n: int) -> None:
     db = Database(url, sqlite_synchronous="OFF" if url.startswith("sqlite") else "FULL").open()
-    migrate.upgrade(db, "0002")
-    load_s = load(db, n)
-    print(f"[{label}] loaded {n:,} dossiers in {load_s:.1f} s")
-    t0 = time.perf_counter()
     migrate.upgrade(db)
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
-    print(f"[{label}] migration 0003 backfilled the report roll-up in {time.perf_counter() - t0:.1f} s")
-    best, median, report = time_report(db, None)
-    assert report["received"]["total"] == n, report["received"]
-    print(f"[{label}] province report over {n:,} dossiers: best {best:.0f} ms, median {median:.0f} ms "
-          f"(resolved {report['resolved']}, in progress {report['in_progress']})")
-    best, median, report = time_report(db, SITES[0])
-    print(f"[{label}] one site's year ({report['received']['total']:,} dossiers): best {best:.0f} ms, "
-          f"median {median:.0f} ms")
+    load_s, span_count = load(db, n)
+    print(f"[{label}] loaded {n:,} dossiers, {span_count:,} spans in {load_s:.1f} s")
+
+    def floor():
+        with db.read() as conn:
+            return conn.exec_driver_sql("SELECT count(*) FROM dossiers").scalar()
+
+    f_best, f_median, count = timed(floor)
+    assert count == n
+    print(f"[{label}] floor: SELECT count(*) FROM dossiers: best {f_best:.0f} ms, median {f_median:.0f} ms")
+    for name, site, start, end in (("province, a month", None, date(YEAR, 11, 1), date(YEAR, 11, 30)),
+                                   ("province, the year", None, date(YEAR, 1, 1), date(YEAR, 12, 31)),
+                                   ("one site, a month", SITES[0], date(YEAR, 11, 1), date(YEAR, 11, 30))):
+        best, median, report = timed(lambda: period_report.period_report(
+            db, site, start, end, today=date(YEAR + 1, 1, 15), calendar_for=lambda s: CAL))
+        f = report["figures"]
+        assert f["to_handle"] == f["resolved"] + f["withdrawn"] + f["refused"] + f["open_end"], f
+        print(f"[{label}] period report, {name}: best {best:.0f} ms, median {median:.0f} ms "
+              f"(x{median / f_median:.1f} the floor's median; carried over {f['carried_over']:,}, "
+              f"received {f['received']:,}, resolved {f['resolved']:,}, open at the end {f['open_end']:,})")
     db.close()
 
 

@@ -54,7 +54,18 @@ def shot(page, name):
 
 def seed(site):
     """Six tickets (four served by two officials, one no-show, one still waiting), three ratings;
-    five dossiers: resolved, supplement requested, withdrawn, in progress, one online still awaiting."""
+    five dossiers: resolved, supplement requested, withdrawn, in progress, one online still awaiting.
+    The two officials have full names, which the page must show instead of their login names."""
+    from sqlalchemy import update
+
+    from server.storage.db import Database
+    from server.storage.tables import users
+
+    db = Database(site.settings.database_url).open()
+    with db.write() as conn:
+        for login, name in (("canbo1", "Lò Văn Một"), ("canbo2", "Quàng Thị Hai")):
+            conn.execute(update(users).where(users.c.username == login).values(full_name=name))
+    db.close()
     with site.client("kiosk") as kiosk:
         issued = [kiosk.post("/api/v1/sites/demo/tickets",
                              json={"service": svc, "idempotency_key": f"dash-{i}-abcdefgh"}).json()
@@ -120,18 +131,17 @@ def api_reports(site, start, end):
 
 def expected_figures(d, t):
     """data-k key on the page → the report JSON's number."""
+    counts = {f"figures.{k}": v for k, v in d["figures"].items() if not isinstance(v, float) and v is not None}
     return {
-        "received.total": d["received"]["total"], "received.direct": d["received"]["direct"],
-        "received.online": d["received"]["online"], "received.postal": d["received"]["postal"],
-        "resolved.total": d["resolved"]["total"], "resolved.ahead": d["resolved"]["ahead"],
-        "resolved.on_time": d["resolved"]["on_time"], "resolved.late": d["resolved"]["late"],
-        "in_progress.total": d["in_progress"]["total"], "in_progress.within": d["in_progress"]["within"],
-        "in_progress.past_due": d["in_progress"]["past_due"], "paused": d["paused"],
-        "withdrawn": d["withdrawn"], "refused": d["refused"], "awaiting_acceptance": d["awaiting_acceptance"],
+        **counts,
         "tickets.issued": t["issued"], "tickets.served": t["served"], "tickets.no_show": t["no_show"],
         "tickets.cancelled": t["cancelled"], "ratings.very_satisfied": t["ratings"]["very_satisfied"],
         "ratings.satisfied": t["ratings"]["satisfied"], "ratings.not_satisfied": t["ratings"]["not_satisfied"],
     }
+
+
+def pct(v):
+    return "—" if v is None else f"{v:g}".replace(".", ",") + "%"
 
 
 def shown_figures(page):
@@ -149,17 +159,32 @@ def assert_page_matches(page, d, t):
     shown = shown_figures(page)
     for key, value in expected_figures(d, t).items():
         assert shown.get(key) == {value}, (key, shown.get(key), value)
+    rates = page.locator("[data-r]").evaluate_all("els => els.map(e => [e.dataset.r, e.textContent.trim()])")
+    assert {k for k, _ in rates} == {"figures.on_time_rate", "figures.online_rate"}
+    for key, text in rates:
+        assert text == pct(d["figures"][key.split(".")[1]]), (key, text)
+    # every figure is listed once with its label and definition, the very ones of the JSON (and the Excel)
+    labels = page.locator("#dossier-figures .f-label").all_text_contents()
+    definitions = page.locator("#dossier-figures .f-def").all_text_contents()
+    assert labels == [x["label"] for x in d["definitions"]]
+    assert definitions == [x["definition"] for x in d["definitions"]]
+    scores = dict(page.locator("[data-score]").evaluate_all("els => els.map(e => [e.dataset.score, e.textContent])"))
+    assert scores == {i["code"]: ("—" if i["points"] is None else f"{i['points']:g}".replace(".", ",") +
+                                  f" / {i['pmax']:g}") for i in d["decision_766"]["sub_indices"]}
 
 
 def assert_charts_drawn(page):
-    svgs = page.locator("#dashboard svg")
-    assert svgs.count() >= 3
-    for i in range(svgs.count()):
-        box = svgs.nth(i).bounding_box()
+    charts = page.locator("#dashboard .bars")
+    assert charts.count() >= 3
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
         assert box and box["width"] > 100 and box["height"] > 20, box
-    assert page.locator("#dossier-chart svg rect").count() >= 5
-    # every bar label is inside the page (nothing cut off at the right edge)
-    right = page.evaluate("Math.max(...[...document.querySelectorAll('svg text')]"
+    assert page.locator("#dossier-chart .bar-row").count() >= 5
+    # every bar label is readable and inside the page (nothing cut off at the right edge)
+    sizes = page.evaluate("[...document.querySelectorAll('.bar-label, .bar-value')]"
+                          ".map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert sizes and min(sizes) >= 12, sizes
+    right = page.evaluate("Math.max(...[...document.querySelectorAll('.bar-row')]"
                           ".map(t => t.getBoundingClientRect().right))")
     assert right <= page.viewport_size["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
@@ -179,21 +204,22 @@ def dmy(iso):
 
 
 def check_dossier_workbook(wb, d):
-    ws = wb.active
+    ws = wb["Tổng hợp"]
     texts = [str(c.value) for row in ws.iter_rows(max_row=12) for c in row if c.value is not None]
     assert any("BÁO CÁO TÌNH HÌNH TIẾP NHẬN VÀ GIẢI QUYẾT HỒ SƠ" in s for s in texts), texts
     assert CENTRE in texts
     assert any(f"từ ngày {dmy(d['from'])} đến ngày {dmy(d['to'])}" in s for s in texts), texts
-    for header in ("Tổng số hồ sơ tiếp nhận", "Đã giải quyết", "Trước hạn", "Đúng hạn", "Đang giải quyết",
-                   "Trong hạn", "Công dân rút hồ sơ", "Chờ tiếp nhận (trực tuyến)"):
-        assert header in texts, header
     rows = [[c.value for c in row] for row in ws.iter_rows()]
-    totals = next(r for r in rows if r[1] == "Tổng cộng")
-    assert totals[2:] == [d["received"]["total"], d["received"]["online"], d["received"]["direct"],
-                          d["received"]["postal"], d["resolved"]["total"], d["resolved"]["ahead"],
-                          d["resolved"]["on_time"], d["resolved"]["late"], d["in_progress"]["total"],
-                          d["in_progress"]["within"], d["in_progress"]["past_due"], d["paused"], d["withdrawn"],
-                          d["refused"], d["awaiting_acceptance"]]
+    head = next(i for i, r in enumerate(rows) if r[:4] == ["STT", "Chỉ tiêu", "Số liệu", "Định nghĩa"])
+    assert [r[1:4] for r in rows[head + 1:]] == [
+        [x["label"], d["figures"][x["key"]], x["definition"]] for x in d["definitions"]]
+    scores = [[c.value for c in row] for row in wb["Chỉ số 766"].iter_rows()]
+    for item in d["decision_766"]["sub_indices"]:
+        assert next(r for r in scores if r[0] == item["code"])[2:6] == [
+            item["ratio"], item["threshold"], item["pmax"], item["points"]]
+    channels = [[c.value for c in row] for row in wb["Theo kênh"].iter_rows()]
+    totals = next(r for r in channels if r[1] == "Tổng cộng")
+    assert totals[2:] == [d["figures"][x["key"]] for x in d["definitions"]]
 
 
 def check_ticket_workbook(wb, t):
@@ -230,14 +256,18 @@ def test_director_reads_the_month_and_downloads_excel(site, browser):
     start, end = page.locator("#from").input_value(), page.locator("#to").input_value()
     d, t = api_reports(site, None, None)  # the API's default period is the page's default period
     assert (start, end) == (d["from"], d["to"])
-    assert d["received"]["total"] == 5 and d["resolved"]["total"] == 1 and d["withdrawn"] == 1
+    f = d["figures"]
+    assert (f["received"], f["awaiting_acceptance"], f["resolved"], f["withdrawn"]) == (4, 1, 1, 1)
     assert t["issued"] == 6 and t["served"] == 4 and t["no_show"] == 1
     expect(page.locator("#period-text")).to_contain_text(f"{dmy(start)} – {dmy(end)}")
     assert_page_matches(page, d, t)
     assert_charts_drawn(page)
     officials = page.locator("#by-official tbody tr")
     expect(officials).to_have_count(len(t["by_official"]))
-    expect(officials.first).to_contain_text("canbo1")
+    expect(officials.first).to_contain_text("Lò Văn Một")  # full names, not login names
+    expect(page.locator("#by-official")).not_to_contain_text("canbo1")
+    page.locator("#breakdown").select_option("official")
+    expect(page.locator("#dossier-breakdown tbody")).to_contain_text("Lò Văn Một")
     shot(page, "02-month")
 
     name, wb = download(page, "#xlsx-d")
@@ -255,7 +285,7 @@ def test_director_reads_the_month_and_downloads_excel(site, browser):
     expect(page.locator("#period-text")).to_contain_text(f"01/01/{year} – 31/01/{year}")
     expect(page.locator("#status")).to_have_attribute("data-state", "ready")
     d0, t0 = api_reports(site, f"{year}-01-01", f"{year}-01-31")
-    assert d0["received"]["total"] == 0
+    assert d0["figures"]["received"] == 0
     assert_page_matches(page, d0, t0)
     expect(page.locator("#by-official")).to_contain_text("Chưa có")
     shot(page, "03-empty-period")
@@ -282,6 +312,38 @@ def test_director_reads_the_month_and_downloads_excel(site, browser):
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#dashboard")).to_be_hidden()
     expect(page.locator("#logout")).to_be_hidden()
+    assert errors == []
+    context.close()
+
+
+def test_dashboard_fits_a_phone(site, browser):
+    """At 390 px (a common phone) nothing is wider than the screen and chart labels stay readable;
+    the figures are still those of the report JSON."""
+    expect = playwright_api.expect
+    seed(site)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN", device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, timezone_id="Asia/Ho_Chi_Minh")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{site.base_url}/dashboard/demo")
+    page.locator("input[name=username]").fill("giamdoc")
+    page.locator("input[name=password]").fill("motcua-test")
+    page.get_by_role("button", name="Xem báo cáo").click()
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+    d, t = api_reports(site, None, None)
+    assert_page_matches(page, d, t)
+    assert_charts_drawn(page)
+    page.locator("#breakdown").select_option("official")
+    for table in ("#by-official", "#dossier-breakdown", "#dossier-figures"):
+        width = page.locator(table).bounding_box()["width"]
+        assert width <= 390, (table, width)
+    widest = page.evaluate("Math.max(...[...document.querySelectorAll('#dashboard *')]"
+                           ".map(e => e.getBoundingClientRect().right))")
+    assert widest <= 390, widest
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "07-phone-390")
     assert errors == []
     context.close()
 

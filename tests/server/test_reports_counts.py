@@ -2,13 +2,12 @@
 PostgreSQL; the Excel file read back with openpyxl must say the same."""
 
 import io
-from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
 import openpyxl
 import pytest
 
-from server.storage import ratings, reports, reports_xlsx
+from server.storage import period_report, period_xlsx, ratings, reports, reports_xlsx
 from server.storage.dossier_store import DossierStore
 from server.storage.queue_store import QueueStore
 
@@ -48,14 +47,6 @@ SCENARIO = [
     # outside the period: never counted
     ("direct", at(30, 8, 10), [("resolved", at(2), None)], None, 2),
 ]
-EXPECTED = Counter()
-EXPECTED_CHANNEL = Counter()
-for channel, _, _, bucket, n in SCENARIO:
-    if bucket:
-        EXPECTED[bucket] += n
-        EXPECTED_CHANNEL[channel] += n
-
-
 def generate(db) -> DossierStore:
     store = DossierStore(db, public_url="http://qr.test")
     for i, (channel, filed, steps, _, n) in enumerate(SCENARIO):
@@ -67,45 +58,31 @@ def generate(db) -> DossierStore:
     return store
 
 
-def test_dossier_report_counts_every_bucket_exactly(db):
+def test_november_by_the_period_convention(db):
+    """The month as the province counts it: the two dossiers filed in October and resolved on
+    2/11 are carried over and resolved in November; online ones count when accepted."""
     store = generate(db)
     calendar = lambda site: store.profile_for(site).calendar  # noqa: E731
-    report = reports.dossier_report(db, "demo", START, END, today=date(2026, 12, 15), calendar_for=calendar)
-    assert report["as_of"] == "2026-11-30"
-    assert report["received"] == {"total": 29, "online": EXPECTED_CHANNEL["online"],
-                                  "direct": EXPECTED_CHANNEL["direct"], "postal": EXPECTED_CHANNEL["postal"]}
-    assert report["resolved"] == {"total": 13, "ahead": 5, "on_time": 3, "late": 5}
-    assert report["in_progress"] == {"total": 8, "within": 5, "past_due": 3}
-    assert (report["paused"], report["withdrawn"], report["refused"], report["awaiting_acceptance"]) == (1, 3, 2, 2)
-    assert {b: sum(report["by_channel"][c][b] for c in reports.CHANNELS) for b in reports.BUCKETS} == {
-        b: EXPECTED[b] for b in reports.BUCKETS}
-    assert report["by_channel"]["online"]["ahead"] == 2 and report["by_channel"]["postal"]["late"] == 1
-
-    # The domain, dossier by dossier, agrees with the SQL bucketing.
-    from server.storage.tables import dossiers as table
-
-    with db.read() as conn:
-        codes = [r.code for r in conn.execute(table.select().where(table.c.filed_on >= START)).all()]
-    judged = Counter(store.get(code, now=AS_OF_MOMENT)["timeliness"] for code in codes)
-    for bucket in ("ahead", "on_time", "late"):
-        assert judged[bucket] == EXPECTED[bucket]
-    assert judged["within"] + judged["past_due"] == EXPECTED["within"] + EXPECTED["past_due"] + EXPECTED["paused"]
+    report = period_report.period_report(db, "demo", START, END, today=date(2026, 12, 15), calendar_for=calendar)
+    f = report["figures"]
+    assert report["as_of"] == "2026-11-30" and report["closed"] is True
+    assert (f["carried_over"], f["received"], f["received_online"], f["received_direct"], f["received_postal"],
+            f["to_handle"]) == (2, 25, 2, 22, 1, 27)
+    assert (f["resolved"], f["resolved_ahead"], f["resolved_on_time"], f["resolved_late"]) == (15, 7, 3, 5)
+    assert (f["withdrawn"], f["refused"], f["not_accepted"], f["awaiting_acceptance"]) == (2, 1, 2, 2)
+    assert (f["open_end"], f["open_within"], f["open_past_due"], f["open_paused"], f["open_supplement"]) == (
+        9, 5, 4, 1, 3)
+    assert f["to_handle"] == f["resolved"] + f["withdrawn"] + f["refused"] + f["open_end"]
+    assert f["late_total"] == 9 and f["on_time_rate"] == 66.67
 
     # Province: same figures, one row per site.
-    province = reports.dossier_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
-    assert province["resolved"] == report["resolved"] and [s["site"] for s in province["sites"]] == ["demo"]
-
-    # Excel, read back.
-    sheet = openpyxl.load_workbook(io.BytesIO(reports_xlsx.dossier_workbook(report, "Xã Mường Phăng"))).active
-    assert sheet["A1"].value.startswith("BÁO CÁO TÌNH HÌNH TIẾP NHẬN")
-    assert sheet["A3"].value == "Kỳ báo cáo: từ ngày 02/11/2026 đến ngày 30/11/2026 (số liệu tính đến ngày 30/11/2026)"
+    province = period_report.period_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
+    assert province["figures"] == f and [s["key"] for s in province["sites"]] == ["demo"]
+    sheet = openpyxl.load_workbook(io.BytesIO(period_xlsx.period_workbook(province, "Toàn tỉnh")))["Theo trung tâm"]
     rows = list(sheet.iter_rows(values_only=True))
     head = next(i for i, r in enumerate(rows) if r[0] == "STT")
-    subheads = rows[head + 1]
-    assert rows[head][2] == "Tổng số hồ sơ tiếp nhận" and subheads[2:6] == ("Tổng", "Trực tuyến", "Trực tiếp", "Bưu chính")
-    total_row = next(r for r in rows if r[1] == "Tổng cộng")
-    assert total_row[2:] == (29, 6, 22, 1, 13, 5, 3, 5, 8, 5, 3, 1, 3, 2, 2)
-    assert rows[head + 2][1] == "Xã Mường Phăng" and rows[head + 2][2:] == total_row[2:]
+    assert rows[head][2] == "Kỳ trước chuyển sang" and rows[head + 1][1] == province["sites"][0]["label"]
+    assert list(rows[head + 1][2:]) == list(f.values()) == list(rows[head + 2][2:])
 
 
 def test_ticket_report_waits_services_estimate_error_and_ratings(db):
@@ -149,96 +126,9 @@ def test_ticket_report_waits_services_estimate_error_and_ratings(db):
     assert next(r for r in rows if r[1] == "canbo1" and r[2] == 1)[2:6] == (1, 1, 0, 2)
 
 
-# ---- the roll-up kept by the store ----------------------------------------------------------------
-
-def rollup_matches_dossiers(db) -> dict:
-    """The roll-up and the report rows, rebuilt from the dossiers table, must equal what the store
-    kept in its transactions (zero counts left behind by moves are ignored)."""
-    from server.storage.tables import (
-        dossier_report_rollup,
-        dossier_report_rows,
-        dossiers,
-    )
-
-    with db.read() as conn:
-        rows = conn.execute(dossiers.select()).all()
-        kept_rows = {r.dossier_id: r for r in conn.execute(dossier_report_rows.select()).all()}
-        kept = {(r.site, r.filed_on, r.channel, r.bucket): r.n
-                for r in conn.execute(dossier_report_rollup.select()).all() if r.n}
-    expected = Counter()
-    for r in rows:
-        inputs = {f: getattr(r, f) for f in reports.INPUTS}
-        bucket, settles_on, settle_class = reports.settle(r.filed_on, **inputs)
-        expected[r.site, r.filed_on, r.channel, bucket] += 1
-        mirror = kept_rows.pop(r.id)
-        assert (mirror.site, mirror.filed_on, mirror.channel, mirror.bucket, mirror.settles_on, mirror.settle_class) == (
-            r.site, r.filed_on, r.channel, bucket, settles_on, settle_class)
-        assert {f: getattr(mirror, f) for f in reports.INPUTS} == inputs
-    assert not kept_rows and kept == dict(expected)
-    return kept
-
-
-def brute_force(db, store, start: date, end: date, as_of: date) -> Counter:
-    """Every dossier judged on its own (waits for a supplement through the domain's due date)."""
-    from server.storage.tables import dossiers
-
-    with db.read() as conn:
-        rows = conn.execute(dossiers.select().where(dossiers.c.filed_on >= start, dossiers.c.filed_on <= end)).all()
-    found = Counter()
-    for r in rows:
-        bucket = reports.bucket_as_of(*(getattr(r, f) for f in reports.INPUTS), as_of)
-        if bucket == reports.STOPPED:
-            due = date.fromisoformat(store.get(r.code, now=datetime(as_of.year, as_of.month, as_of.day, 23, 0,
-                                                                     tzinfo=VN))["due_date"])
-            bucket = "within" if as_of <= due else "past_due"
-        found[bucket, r.channel] += 1
-    return found
-
-
-def report_counter(report) -> Counter:
-    return Counter({(b, ch): n for ch, per in report["by_channel"].items() for b, n in per.items() if n})
-
-
-def test_rollup_follows_every_status_change_and_judges_any_day(db):
-    store = generate(db)
-    calendar = lambda site: store.profile_for(site).calendar  # noqa: E731
-    rollup_matches_dossiers(db)
-    # More changes after the month: waits answered, late ones resolved, a stop lifted then withdrawn.
-    with db.read() as conn:
-        from server.storage.tables import dossiers
-
-        open_rows = conn.execute(dossiers.select().where(dossiers.c.status.in_(
-            ["supplement_requested", "processing", "paused", "submitted"])).order_by(dossiers.c.id)).all()
-    for r in open_rows:
-        if r.status == "supplement_requested":
-            store.change_status(r.code, "processing", actor="canbo2", now=at(2, 9, 12))
-            store.change_status(r.code, "resolved", actor="canbo2", now=at(4, 10, 12))
-        elif r.status == "processing":
-            store.change_status(r.code, "resolved", actor="canbo2", now=at(1, 10, 12))
-        elif r.status == "paused":
-            store.change_status(r.code, "processing", actor="canbo2", now=at(1, 9, 12))
-            store.change_status(r.code, "withdrawn", note="Không bổ sung", actor="canbo2", now=at(3, 9, 12))
-        else:
-            store.change_status(r.code, "received", actor="canbo2", now=at(1, 9, 12))
-    rollup_matches_dossiers(db)
-    # Judged on every day from before the month to after the changes, for the month and the
-    # month so far: the roll-up plus the re-judged unsettled rows equal each dossier judged alone.
-    day = date(2026, 10, 30)
-    while day <= date(2026, 12, 8):
-        for end in (END, min(END, day)):
-            report = reports.dossier_report(db, "demo", START, end, today=day, calendar_for=calendar)
-            as_of = min(end, day)
-            assert report_counter(report) == brute_force(db, store, START, end, as_of), (day, end)
-        day += timedelta(days=1)
-    # November as of its end after December's changes: resolutions and acceptances in December are
-    # not counted; the stop lifted in December is judged by the status now (not dated on the row).
-    report = reports.dossier_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
-    assert report["resolved"] == {"total": 13, "ahead": 5, "on_time": 3, "late": 5}
-    assert report["in_progress"] == {"total": 9, "within": 5, "past_due": 4}
-    assert (report["paused"], report["withdrawn"], report["refused"], report["awaiting_acceptance"]) == (0, 3, 2, 2)
-
-
-def test_migration_backfills_the_rollup_from_existing_dossiers(db):
+def test_migration_builds_the_ledger_from_existing_histories(db):
+    """Back to 0004 (the ledger goes, 0003's roll-up comes back), then up again: the ledger is
+    rebuilt from the event histories alone and the report is the same."""
     from alembic import command
     from sqlalchemy import inspect
 
@@ -246,16 +136,15 @@ def test_migration_backfills_the_rollup_from_existing_dossiers(db):
 
     store = generate(db)
     calendar = lambda site: store.profile_for(site).calendar  # noqa: E731
-    before = reports.dossier_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
-    kept = rollup_matches_dossiers(db)
+    before = period_report.period_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
     cfg = migrate.alembic_config(db)
-    with db.engine.connect() as conn:  # back to 0002: the dossiers stay, the roll-up goes
+    with db.engine.connect() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0002")
+        command.downgrade(cfg, "0004")
         conn.commit()
     with db.engine.connect() as conn:
-        assert not {"dossier_report_rollup", "dossier_report_rows"} & set(inspect(conn).get_table_names())
+        tables = set(inspect(conn).get_table_names())
+    assert "dossier_spans" not in tables and "dossier_report_rollup" in tables
     migrate.upgrade(db)
-    assert rollup_matches_dossiers(db) == kept
-    after = reports.dossier_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
-    assert after == before and after["received"]["total"] == 29
+    after = period_report.period_report(db, None, START, END, today=date(2026, 12, 15), calendar_for=calendar)
+    assert after == before and after["figures"]["to_handle"] == 27

@@ -143,36 +143,79 @@
   $("xlsx-t").onclick = function () { download("tickets"); };
 
   // ---- drawing -------------------------------------------------------------------------------
+  // Bars are HTML, not a scaled SVG: their labels keep the page's font size on a phone.
   function bars(rows, label) {
     var max = Math.max.apply(null, rows.map(function (r) { return r[1]; }).concat([1]));
-    var step = 30, h = step * rows.length + 4, left = 210, span = 300;
-    var svg = '<svg viewBox="0 0 580 ' + h + '" width="100%" role="img" aria-label="' + esc(label) + '">';
-    rows.forEach(function (r, i) {
-      var w = Math.round(span * r[1] / max), y = i * step;
-      svg += '<text x="' + (left - 8) + '" y="' + (y + 20) + '" font-size="14" text-anchor="end">' + esc(r[0]) + '</text>' +
-        '<rect x="' + left + '" y="' + (y + 5) + '" width="' + span + '" height="20" fill="#eee"></rect>' +
-        '<rect x="' + left + '" y="' + (y + 5) + '" width="' + w + '" height="20" fill="' + (r[2] || "#777") + '">' +
-        '<title>' + esc(r[0]) + ": " + num(r[1]) + '</title></rect>' +
-        '<text x="' + (left + span + 8) + '" y="' + (y + 20) + '" font-size="14" font-weight="bold">' + num(r[1]) + '</text>';
-    });
-    return svg + "</svg>";
+    return '<div class="bars" role="img" aria-label="' + esc(label) + '">' + rows.map(function (r) {
+      return '<div class="bar-row"><span class="bar-label">' + esc(r[0]) + '</span><span class="bar-track">' +
+        '<span class="bar-fill" style="width:' + (100 * r[1] / max).toFixed(1) + '%;background:' + (r[2] || "#777") +
+        '" title="' + esc(r[0] + ": " + num(r[1])) + '"></span></span><b class="bar-value">' + num(r[1]) + "</b></div>";
+    }).join("") + "</div>";
   }
+  var OFFICIAL_HEADS = ["Lượt được gọi", "Đã phục vụ", "Chờ — trung vị", "Phục vụ — trung vị", "Rất hài lòng",
+                        "Hài lòng", "Không hài lòng"];
+  function pct(v) {
+    return v === null || v === undefined ? "—" : Number(v).toLocaleString("vi-VN", {maximumFractionDigits: 2}) + "%";
+  }
+  var BREAKDOWN = ["carried_over", "received", "to_handle", "resolved", "on_time_rate", "open_end", "open_past_due",
+                   "late_total"];
+  function drawBreakdown(d) {
+    var kind = $("breakdown").value, rows = d.breakdowns[kind], label = {};
+    d.definitions.forEach(function (def) { label[def.key] = def; });
+    var head = "<th>" + esc($("breakdown").selectedOptions[0].textContent) + "</th>" + BREAKDOWN.map(function (k) {
+      return "<th>" + esc(label[k].label) + "</th>";
+    }).join("");
+    $("dossier-breakdown").tHead.innerHTML = "<tr>" + head + "</tr>";
+    $("dossier-breakdown").tBodies[0].innerHTML = rows.map(function (r) {
+      return "<tr><td>" + esc(r.label) + "</td>" + BREAKDOWN.map(function (k) {
+        var v = r.figures[k];
+        return '<td data-label="' + esc(label[k].label) + '" data-b="' + esc(r.key + "." + k) + '">' +
+          (label[k].rate ? pct(v) : num(v)) + "</td>";
+      }).join("") + "</tr>";
+    }).join("") || '<tr><td colspan="' + (BREAKDOWN.length + 1) + '" class="empty">Không có hồ sơ nào trong kỳ này.</td></tr>';
+  }
+  var lastDossiers = null;
+  $("breakdown").onchange = function () { if (lastDossiers) drawBreakdown(lastDossiers); };
   function render(d, t) {
+    lastDossiers = d;
+    var label = {};
+    d.definitions.forEach(function (def) { label[def.key] = def.label; });
+    $("dossier-figures").tBodies[0].innerHTML = d.definitions.map(function (def) {
+      return '<tr><td><span class="f-label">' + esc(def.label) + '</span><small class="f-def">' + esc(def.definition) +
+        "</small></td><td " + (def.rate ? "data-r" : "data-k") + '="figures.' + def.key + '"></td></tr>';
+    }).join("");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-label]:not(td)"), function (el) {
+      el.textContent = label[el.dataset.label] || el.dataset.label;
+    });
     Array.prototype.forEach.call(document.querySelectorAll("[data-k]"), function (el) {
       var k = el.dataset.k, v = k.indexOf("tickets.") === 0 ? t[k.slice(8)] : k.indexOf("ratings.") === 0 ? t.ratings[k.slice(8)] : pick(d, k);
       el.textContent = num(v);
     });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-r]"), function (el) {
+      el.textContent = pct(pick(d, el.dataset.r));
+    });
     $("period-text").textContent = "Kỳ báo cáo: " + dmy(d.from) + " – " + dmy(d.to) +
-      (d.as_of < d.to ? " (số liệu tính đến " + dmy(d.as_of) + ")" : "");
-    var good = d.resolved.ahead + d.resolved.on_time;
-    $("on-time-rate").textContent = d.resolved.total ? Math.round(100 * good / d.resolved.total) + "%" : "—";
-    $("closed-total").textContent = num(d.withdrawn) + " · " + num(d.refused) + " · " + num(d.paused);
+      (d.as_of < d.to ? " (số liệu tính đến hết ngày " + dmy(d.as_of) + ")" : "");
+    var f = d.figures;
     $("dossier-chart").innerHTML = bars([
-      ["Giải quyết trước hạn", d.resolved.ahead, "#1b6e20"], ["Giải quyết đúng hạn", d.resolved.on_time, "#4c9a2a"],
-      ["Giải quyết quá hạn", d.resolved.late, "#b3261e"], ["Đang giải quyết trong hạn", d.in_progress.within, "#2a6ebb"],
-      ["Đang giải quyết quá hạn", d.in_progress.past_due, "#e06c00"], ["Tạm dừng xử lý", d.paused, "#8a6d3b"],
-      ["Công dân rút hồ sơ", d.withdrawn, "#777"], ["Không được tiếp nhận", d.refused, "#555"],
-      ["Chờ tiếp nhận", d.awaiting_acceptance, "#9b59b6"]], "Tình trạng hồ sơ");
+      [label.resolved_ahead, f.resolved_ahead, "#1b6e20"], [label.resolved_on_time, f.resolved_on_time, "#4c9a2a"],
+      [label.resolved_late, f.resolved_late, "#b3261e"], [label.withdrawn, f.withdrawn, "#777"],
+      [label.refused, f.refused, "#555"], [label.open_within, f.open_within, "#2a6ebb"],
+      [label.open_past_due, f.open_past_due, "#e06c00"]], "Tình trạng hồ sơ");
+    drawBreakdown(d);
+    var score = d.decision_766;
+    $("score-766").tBodies[0].innerHTML = score.sub_indices.map(function (i) {
+      return '<tr><td><span class="f-label">' + esc(i.code + " " + i.name) + '</span><small class="f-def">' +
+        esc(i.formula) + "<br>" + esc(i.scoring) + "<br>Để nâng điểm: " + esc(i.to_raise) + '</small></td>' +
+        '<td data-label="R">' + pct(i.ratio) + '</td><td data-label="Ngưỡng">' + pct(i.threshold) +
+        '</td><td data-label="Điểm" data-score="' + esc(i.code) + '">' +
+        (i.points === null ? "—" : Number(i.points).toLocaleString("vi-VN", {maximumFractionDigits: 2}) + " / " +
+         Number(i.pmax).toLocaleString("vi-VN")) + "</td></tr>";
+    }).join("") + score.not_computed.map(function (i) {
+      return '<tr><td><span class="f-label">' + esc(i.code + " " + i.name) + '</span><small class="f-def">Cần: ' +
+        esc(i.needs) + '</small></td><td colspan="3" class="empty">chưa tính được</td></tr>';
+    }).join("");
+    $("score-766-note").textContent = score.weights_note;
     $("ticket-chart").innerHTML = bars([["Phiếu đã cấp", t.issued, "#555"], ["Đã phục vụ", t.served, "#1b6e20"],
       ["Vắng mặt", t.no_show, "#b3261e"], ["Đã hủy", t.cancelled, "#999"]], "Lượt phục vụ");
     $("rating-chart").innerHTML = bars([["Rất hài lòng", t.ratings.very_satisfied, "#1b6e20"],
@@ -182,6 +225,7 @@
     $("wait-p90").textContent = minutes(t.overall.wait_p90_s);
     $("service-median").textContent = minutes(t.overall.service_median_s);
     $("estimate-error").textContent = minutes(t.estimate.mean_abs_error_s);
+    var fullNames = t.official_names || {};
     var names = Object.keys(t.by_official).concat(Object.keys(t.ratings.by_official)).filter(function (n, i, all) {
       return all.indexOf(n) === i;
     }).sort();
@@ -189,9 +233,11 @@
     var zero = {very_satisfied: 0, satisfied: 0, not_satisfied: 0};
     $("by-official").tBodies[0].innerHTML = names.length ? names.map(function (n) {
       var s = t.by_official[n] || none, r = t.ratings.by_official[n] || zero;
-      return "<tr><td>" + esc(n) + "</td><td>" + num(s.called) + "</td><td>" + num(s.served) + "</td><td>" +
-        minutes(s.wait_median_s) + "</td><td>" + minutes(s.service_median_s) + "</td><td>" + num(r.very_satisfied) +
-        "</td><td>" + num(r.satisfied) + "</td><td>" + num(r.not_satisfied) + "</td></tr>";
+      var cells = [num(s.called), num(s.served), minutes(s.wait_median_s), minutes(s.service_median_s),
+                   num(r.very_satisfied), num(r.satisfied), num(r.not_satisfied)];
+      return "<tr><td>" + esc(fullNames[n] || n) + "</td>" + cells.map(function (c, i) {
+        return '<td data-label="' + esc(OFFICIAL_HEADS[i]) + '">' + c + "</td>";
+      }).join("") + "</tr>";
     }).join("") : '<tr><td colspan="8" class="empty">' + T.noOfficials + "</td></tr>";
   }
 

@@ -5,10 +5,10 @@ Revises: 0002
 
 Backfills both from the dossiers already held (their derived columns), in pages by id.
 """
+from datetime import date, timedelta
+
 import sqlalchemy as sa
 from alembic import op
-
-from server.storage.reports import INPUTS, settle
 
 revision = "0003"
 down_revision = "0002"
@@ -16,6 +16,54 @@ branch_labels = None
 depends_on = None
 
 _PAGE = 20_000
+CLOSED = ("withdrawn", "refused")
+# The cohort report of this revision, kept here as it was (revision 0008 replaced the report).
+STOPPED = "stopped"  # waiting for a supplement: within / past due depends on the day judged
+INPUTS = ("status", "received_on", "due_date", "resolved_on", "closed_on", "clock_stopped_on")
+ALWAYS, NEVER = date.min, date.max  # ``settles_on`` of a bucket that never / always changes
+NEVER_CLASS = 99  # lag class of dossiers that never settle (waiting for a supplement)
+MAX_CLASS = 22  # 2**22 days: longer than any two dates apart
+
+
+def bucket_as_of(status: str, received_on: date | None, due_date: date | None, resolved_on: date | None,
+                 closed_on: date | None, clock_stopped_on: date | None, day: date) -> str:
+    """The bucket of a dossier judged on ``day`` (``STOPPED``: finish with ``provisional_due``)."""
+    if resolved_on is not None and resolved_on <= day:
+        if due_date is not None and resolved_on <= due_date:
+            return "ahead" if resolved_on < due_date else "on_time"
+        return "late"
+    if closed_on is not None and closed_on <= day and status in CLOSED:
+        return status
+    if received_on is None or received_on > day:
+        return "awaiting"
+    if status == "paused":
+        return "paused"
+    if status == "supplement_requested" and clock_stopped_on is not None and clock_stopped_on <= day:
+        return STOPPED
+    return "past_due" if due_date is not None and due_date < day else "within"
+
+
+def settle(filed_on: date, status: str, received_on: date | None, due_date: date | None,
+           resolved_on: date | None, closed_on: date | None, clock_stopped_on: date | None) -> tuple[str, date, int]:
+    """(bucket once settled, day from which it holds, lag class): ``bucket_as_of`` changes only on
+    the row's dates, so the last change is found by judging the row on each of them."""
+    inputs = (status, received_on, due_date, resolved_on, closed_on, clock_stopped_on)
+    points = {received_on, resolved_on, closed_on, clock_stopped_on}
+    if due_date is not None and due_date < NEVER:
+        points.add(due_date + timedelta(days=1))  # past due from the day after
+    days = sorted(p for p in points if p is not None and p > ALWAYS)
+    final = bucket_as_of(*inputs, days[-1] if days else ALWAYS)
+    if final == STOPPED:
+        return final, NEVER, NEVER_CLASS
+    settles = ALWAYS
+    for i in range(len(days) - 1, -1, -1):
+        if bucket_as_of(*inputs, days[i - 1] if i else ALWAYS) != final:
+            settles = days[i]
+            break
+    lag = (settles - filed_on).days
+    return final, settles, 0 if lag <= 1 else (lag - 1).bit_length()  # lag <= 2**class
+
+
 _dossiers = sa.table(
     "dossiers", sa.column("id", sa.Integer()), sa.column("site", sa.String()), sa.column("filed_on", sa.Date()),
     sa.column("channel", sa.String()), sa.column("status", sa.String()),

@@ -1,0 +1,152 @@
+"""What a dossier's dated history says to the period reports: its *flows* and its *spans*.
+
+The official period convention (carried over + newly received = to handle; resolved in the
+period whatever its receipt date; open at the period's end) needs two kinds of fact, both read
+off the dated history (``Dossier.history``, ``Dossier.apologies``) and nothing else:
+
+* **flows** — things that happen on a day and stay happened: accepted (by acceptance date, not
+  submission), resolved ahead / on time / late (judged against the due date in force that day),
+  withdrawn or refused after acceptance, refused or cancelled before acceptance, a supplement
+  requested, a Mẫu 04 apology issued, an online submission. A period adds up its days' flows.
+* **spans** — stretches of days over which the dossier stood still for the reports: waiting for
+  acceptance, open with the clock running (and a fixed due date), waiting for a supplement (clock
+  stopped since a day), or stopped by the agency ("Dừng xử lý"). A span ``[start_on, end_on)``
+  holds at the *end* of each day from ``start_on`` to the day before ``end_on``; a change makes
+  the next span start on its day, so several changes on one day leave the day's last state.
+  ``end_on`` is None while the span lasts. Stocks ("carried over", "open at the end") are the
+  spans that hold on a day.
+
+Because a history only grows at its end (a change dated before the last one is refused) and a
+span is closed on the day of the change that ends it, a day once past keeps its flows and its
+spans: a closed period never changes. Both are computed by replaying the history through the
+domain's own rules, so due dates here are those the dossier had on each day.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from .calendar import Timeliness, WorkingCalendar, classify
+from .dossiers import Dossier, DossierStatus, change_status, open_dossier
+
+_S = DossierStatus
+
+# span states
+SUBMITTED, OPEN, SUPPLEMENT, STOPPED = "submitted", "open", "supplement", "stopped"
+SPAN_STATES = (SUBMITTED, OPEN, SUPPLEMENT, STOPPED)
+_STATE = {_S.SUBMITTED: SUBMITTED, _S.RECEIVED: OPEN, _S.PROCESSING: OPEN, _S.FEE_DUE: OPEN,
+          _S.SUPPLEMENT_REQUESTED: SUPPLEMENT, _S.PAUSED: STOPPED}
+
+# flow kinds
+FLOW_KINDS = (
+    "submitted",  # an online dossier arrived from the portal (not yet accepted)
+    "received",  # accepted (direct and postal on arrival; online when an official accepts it)
+    "resolved_ahead", "resolved_on_time", "resolved_late",
+    "resolved_in_time_multi_supplement",  # ahead or on time, yet a supplement was asked more than once
+    "withdrawn", "refused",  # after acceptance
+    "not_accepted",  # online: refused or cancelled before anyone accepted it
+    "supplement_requested",  # each request (a second one on a dossier counts late for Decision 766)
+    "apology",  # a Mẫu 04 issued
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    state: str
+    start_on: date
+    end_on: date | None
+    due_date: date | None  # for SUPPLEMENT: the due date when the wait began
+    stopped_on: date | None  # SUPPLEMENT: the day the wait began
+    supplements: int  # supplement requests so far
+    official: str  # who accepted it ("" before acceptance)
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    kind: str
+    day: date
+    official: str
+
+
+def acceptor(dossier: Dossier) -> str:
+    """The official a dossier belongs to in reports: who accepted it ("" if nobody yet)."""
+    for change in dossier.history:
+        if change.to_status is _S.RECEIVED:
+            return change.by
+    return ""
+
+
+def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], list[Flow]]:
+    """The dossier's spans and flows, by replaying its history through the domain's rules."""
+    history = dossier.history
+    first = history[0]
+    replay = open_dossier(dossier.code, dossier.procedure_code, dossier.legal_days, dossier.channel,
+                          by=first.by, at=first.at, calendar=calendar)
+    owner = acceptor(dossier)
+    spans: list[Span] = []
+    flows: list[Flow] = []
+    supplements = 0
+    current: Span | None = None
+
+    def after_change(status: DossierStatus, day: date) -> None:
+        nonlocal current
+        state = _STATE.get(status)
+        if state is None:
+            key = None
+        elif state == SUPPLEMENT:
+            key = (state, replay.due_date, day if current is None or current.state != SUPPLEMENT
+                   else current.stopped_on, supplements)
+        else:
+            key = (state, replay.due_date if state != SUBMITTED else None, None, supplements)
+        if current is not None and key == (current.state, current.due_date, current.stopped_on, current.supplements):
+            return
+        if current is not None:
+            if current.start_on < day:
+                spans.append(Span(current.state, current.start_on, day, current.due_date, current.stopped_on,
+                                  current.supplements, current.official))
+            current = None
+        if key is not None:
+            current = Span(key[0], day, None, key[1], key[2], key[3], "" if state == SUBMITTED else owner)
+
+    day = calendar.local_date(first.at)
+    if replay.status is _S.SUBMITTED:
+        flows.append(Flow("submitted", day, ""))
+    else:
+        flows.append(Flow("received", day, owner))
+    after_change(replay.status, day)
+    for change in history[1:]:
+        before = replay.status
+        change_status(replay, change.to_status, by=change.by, at=change.at, note=change.note or "—",
+                      calendar=calendar)
+        day = calendar.local_date(change.at)
+        target = change.to_status
+        if target is _S.SUPPLEMENT_REQUESTED:
+            supplements += 1
+            flows.append(Flow("supplement_requested", day, owner))
+        if target is _S.RECEIVED:
+            flows.append(Flow("received", day, owner))
+        elif before is _S.SUBMITTED:  # refused or withdrawn before acceptance
+            flows.append(Flow("not_accepted", day, ""))
+        elif target is _S.RESOLVED:
+            timeliness = classify(replay.due_date, day)
+            flows.append(Flow(f"resolved_{timeliness.value}", day, owner))
+            if timeliness is not Timeliness.LATE and supplements > 1:
+                flows.append(Flow("resolved_in_time_multi_supplement", day, owner))
+        elif target in (_S.WITHDRAWN, _S.REFUSED):
+            flows.append(Flow(target.value, day, owner))
+        after_change(replay.status, day)
+    if current is not None:
+        spans.append(current)
+    for slip in dossier.apologies:
+        flows.append(Flow("apology", calendar.local_date(slip.issued_at), owner))
+    return spans, flows
+
+
+def new_flows(before: list[Flow], after: list[Flow]) -> list[Flow]:
+    """The flows a change added (a history only grows, so ``before`` is contained in ``after``)."""
+    added = Counter(after)
+    added.subtract(Counter(before))
+    return [flow for flow, n in added.items() for _ in range(n) if n > 0]
+

@@ -1,0 +1,120 @@
+"""Decision 766/QĐ-TTg sub-indices the centre can compute from what it holds.
+
+Each sub-index has a ratio R (percent) and is scored ``Pmax if R >= threshold else R × Pmax /
+threshold``. The weights (Pmax, threshold) are CONFIGURABLE (site settings ``score_766``): the
+defaults below follow no text of the decision itself, which leaves them to the portal's published
+scoring practice — a centre sets the ones its province uses. Sub-indices whose data the centre
+does not hold are listed with what it would need, never guessed.
+
+* 2.1 on time: dossiers resolved in the period on or before the appointment date, with the time
+  waiting for a supplement subtracted, plus open dossiers still within due at the period's end,
+  over resolved + open. A dossier asked for a supplement more than once counts late.
+* 3.3 online share: dossiers received online (KenhThucHien 2) over all received.
+* 5.4 satisfaction: 100% − the share overdue (resolved late or open past due) − the share of
+  ratings "not satisfied" (complaints are not recorded here and count 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+DEFAULT_WEIGHTS: Mapping[str, Mapping[str, float]] = {
+    "2.1": {"pmax": 10.0, "threshold": 100.0},
+    "3.3": {"pmax": 2.0, "threshold": 50.0},
+    "5.4": {"pmax": 10.0, "threshold": 90.0},
+}
+
+NOT_COMPUTED = (
+    {"code": "3.6", "name": "Thanh toán trực tuyến",
+     "needs": "Số hồ sơ có phí, lệ phí đã thanh toán trực tuyến (dữ liệu từ nền tảng thanh toán)."},
+    {"code": "4.1", "name": "Số hóa kết quả giải quyết",
+     "needs": "Số kết quả giải quyết được số hóa, ký số và lưu vào kho dữ liệu."},
+    {"code": "4.2", "name": "Số hóa hồ sơ",
+     "needs": "Số hồ sơ được số hóa thành phần khi tiếp nhận."},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SubIndex:
+    code: str
+    name: str
+    formula: str
+    to_raise: str
+
+
+SUB_INDICES = (
+    SubIndex("2.1", "Tiến độ giải quyết (đúng hạn)",
+             "R = (đã giải quyết trước hạn và đúng hạn − số có hơn một lần yêu cầu bổ sung + đang giải quyết còn hạn"
+             " − số có hơn một lần yêu cầu bổ sung) / (đã giải quyết + đang giải quyết cuối kỳ) × 100",
+             "Giải quyết đúng hẹn, chỉ yêu cầu bổ sung một lần, xin lỗi và hẹn lại sớm khi sắp trễ hạn."),
+    SubIndex("3.3", "Tỷ lệ hồ sơ trực tuyến",
+             "R = tiếp nhận mới – trực tuyến / tiếp nhận mới trong kỳ × 100",
+             "Hướng dẫn công dân nộp trực tuyến trên Cổng dịch vụ công tại quầy và tại nhà."),
+    SubIndex("5.4", "Mức độ hài lòng",
+             "R = 100 − tỷ lệ hồ sơ quá hạn (giải quyết quá hạn + đang quá hạn) − tỷ lệ đánh giá «không hài lòng»",
+             "Giảm hồ sơ quá hạn; xem lại các lượt đánh giá «không hài lòng»."),
+)
+
+
+def check_weights(value: Any) -> dict[str, dict[str, float]]:
+    """Site settings ``score_766`` → weights; a clear error naming the key when wrong."""
+    if not isinstance(value, dict):
+        raise ValueError("score_766 must be a table like {\"2.1\": {\"pmax\": 10, \"threshold\": 100}}")
+    out = {}
+    for code, w in value.items():
+        if code not in DEFAULT_WEIGHTS:
+            raise ValueError(f"score_766.{code}: unknown sub-index (known: {', '.join(DEFAULT_WEIGHTS)})")
+        if not isinstance(w, dict) or set(w) != {"pmax", "threshold"} or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in w.values()):
+            raise ValueError(f"score_766.{code} must be {{pmax = number > 0, threshold = number > 0}}")
+        out[code] = {"pmax": float(w["pmax"]), "threshold": float(w["threshold"])}
+    return out
+
+
+def points(ratio: float | None, pmax: float, threshold: float) -> float | None:
+    if ratio is None:
+        return None
+    return round(pmax if ratio >= threshold else ratio * pmax / threshold, 2)
+
+
+def _share(part: float, whole: float) -> float | None:
+    return None if whole == 0 else 100.0 * part / whole
+
+
+def ratios(figures: Mapping[str, Any], extra: Mapping[str, int], ratings: Mapping[str, int]) -> dict[str, Any]:
+    """R of each sub-index (percent, or None when there is nothing to judge) and its inputs."""
+    judged = figures["resolved"] + figures["open_end"]
+    in_time = (figures["resolved_ahead"] + figures["resolved_on_time"] - extra["resolved_in_time_multi_supplement"]
+               + figures["open_within"] - extra["open_within_multi_supplement"])
+    rated = sum(ratings.values())
+    overdue = _share(figures["late_total"], judged)
+    unhappy = _share(ratings.get("not_satisfied", 0), rated) if rated else 0.0
+    satisfaction = None if overdue is None else max(0.0, 100.0 - overdue - unhappy)
+    return {
+        "2.1": (_share(in_time, judged), {"on_time": in_time, "judged": judged}),
+        "3.3": (_share(figures["received_online"], figures["received"]),
+                {"online": figures["received_online"], "received": figures["received"]}),
+        "5.4": (satisfaction, {"overdue": figures["late_total"], "judged": judged,
+                               "not_satisfied": ratings.get("not_satisfied", 0), "rated": rated}),
+    }
+
+
+def score(figures: Mapping[str, Any], extra: Mapping[str, int], ratings: Mapping[str, int],
+          weights: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    weights = {**DEFAULT_WEIGHTS, **(weights or {})}
+    found = ratios(figures, extra, ratings)
+    items = []
+    for sub in SUB_INDICES:
+        ratio, inputs = found[sub.code]
+        w = weights[sub.code]
+        items.append({
+            "code": sub.code, "name": sub.name, "formula": sub.formula,
+            "scoring": f"Điểm = {w['pmax']:g} nếu R ≥ {w['threshold']:g}%, nếu không = R × {w['pmax']:g} / "
+                       f"{w['threshold']:g}",
+            "ratio": None if ratio is None else round(ratio, 2), "pmax": w["pmax"], "threshold": w["threshold"],
+            "points": points(ratio, w["pmax"], w["threshold"]), "inputs": inputs, "to_raise": sub.to_raise,
+        })
+    return {"sub_indices": items, "not_computed": list(NOT_COMPUTED),
+            "weights_note": "Trọng số (điểm tối đa, ngưỡng) lấy theo cách chấm công bố trên Cổng dịch vụ công, "
+                            "không có trong văn bản Quyết định 766; trung tâm chỉnh trong cấu hình (score_766)."}

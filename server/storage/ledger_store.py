@@ -1,0 +1,76 @@
+"""Writes a dossier's ledger (``server.domain.ledger``) into ``dossier_spans`` and
+``dossier_flow_rollup``, inside the caller's transaction (the dossier's own write, the migration's
+backfill, an import). Spans are replaced whole (a dossier has a handful); flows are only ever
+added, since a day once past keeps what happened on it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+from sqlalchemy import Connection, delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from server.domain.ledger import Flow, Span
+
+from .tables import dossier_flow_rollup, dossier_spans
+
+OPEN_CLASS = 99  # span_class of a span still lasting
+MAX_CLASS = 22  # 2**22 days: longer than any two dates apart
+
+
+def span_class(span: Span) -> int:
+    if span.end_on is None:
+        return OPEN_CLASS
+    return ((span.end_on - span.start_on).days - 1).bit_length()  # length <= 2**class
+
+
+def span_rows(dossier_id: int, site: str, channel: str, procedure_code: str, spans: Iterable[Span]) -> list[dict]:
+    return [dict(dossier_id=dossier_id, site=site, channel=channel, procedure_code=procedure_code,
+                 official=s.official, state=s.state, start_on=s.start_on, end_on=s.end_on, span_class=span_class(s),
+                 due_date=s.due_date, stopped_on=s.stopped_on, supplements=s.supplements) for s in spans]
+
+
+def replace_spans(conn: Connection, dossier_id: int, site: str, channel: str, procedure_code: str,
+                  spans: list[Span]) -> None:
+    conn.execute(delete(dossier_spans).where(dossier_spans.c.dossier_id == dossier_id))
+    rows = span_rows(dossier_id, site, channel, procedure_code, spans)
+    if rows:
+        conn.execute(insert(dossier_spans), rows)
+
+
+def rollup_keys(site: str, channel: str, procedure_code: str, day, kind: str, official: str):
+    """The four roll-up rows one flow counts in: its day and its month, by procedure and by official."""
+    month = day.replace(day=1)
+    for grain, when in (("d", day), ("m", month)):
+        yield grain, site, when, kind, channel, "procedure", procedure_code
+        yield grain, site, when, kind, channel, "official", official
+
+
+ROLLUP_KEY = ("grain", "site", "day", "kind", "channel", "dim", "value")
+
+
+def add_flows(conn: Connection, site: str, channel: str, procedure_code: str, flows: Iterable[Flow]) -> None:
+    """Count ``flows`` in the roll-up: one upsert executed with every key, in one order for every
+    writer (so two concurrent writers never deadlock)."""
+    counts: Counter = Counter()
+    for f in flows:
+        counts.update(rollup_keys(site, channel, procedure_code, f.day, f.kind, f.official))
+    if not counts:
+        return
+    rows = [dict(zip(ROLLUP_KEY, key), n=n) for key, n in sorted(counts.items())]  # one order for every writer
+    conn.execute(_upsert(conn.dialect.name), rows)
+
+
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert(dialect_name: str):
+    """One constant statement per dialect, executed with many rows: compiled once, cached."""
+    found = _UPSERTS.get(dialect_name)
+    if found is None:
+        stmt = (postgresql if dialect_name == "postgresql" else sqlite).insert(dossier_flow_rollup)
+        found = _UPSERTS[dialect_name] = stmt.on_conflict_do_update(
+            index_elements=list(ROLLUP_KEY), set_={"n": dossier_flow_rollup.c.n + stmt.excluded.n})
+    return found

@@ -1,0 +1,196 @@
+"""The period report (the official convention, ``server.domain.period_figures``) from the ledger.
+
+Flows: one aggregate over ``dossier_flow_rollup``: the period's whole months from the monthly rows,
+the days at its edges from the daily ones, so a year reads a few rows per site and month. Stocks — "carried over" (open at the end of the day before the period) and everything "at
+the period's end" — from ``dossier_spans``: the spans holding on a day are found by one range
+scan per length class (a span of class L that holds on day D started within the 2**L days up to
+D), plus the spans still lasting. Both read only what was dated on or before the day judged, so
+a report for a closed period is the same whenever it is run.
+
+Within / past due of a dossier waiting for a supplement is judged with its due date pushed back
+by the working days waited up to the day judged (``WorkdayIndex.provisional_due``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import case, func, select, union_all
+
+from server.domain.calendar import WorkingCalendar
+from server.domain.ledger import STOPPED, SUBMITTED, SUPPLEMENT
+from server.domain import score766
+from server.domain.period_figures import CHANNEL_LABELS, CHANNELS, definitions, figures
+
+from .db import Database
+from .ledger_store import MAX_CLASS, OPEN_CLASS
+from .reports import WorkdayIndex, site_names
+from .tables import dossier_flow_rollup, dossier_spans, procedures, ticket_ratings, users
+
+Atoms = Counter  # (site, channel, dim, value, ledger name) → n; dim "procedure" or "official"
+DIMS = ("procedure", "official")
+
+
+def _holding(site: str | None, day: date):
+    """One SELECT per span length class: the spans that hold at the end of ``day``, counted per
+    site, state, channel, procedure, official and whether past due on ``day`` (waits for a
+    supplement keep their due and stop days, judged in Python)."""
+    s = dossier_spans.c
+    waiting = s.state == SUPPLEMENT
+    keys = (s.site, s.state, s.channel, s.procedure_code, s.official,
+            case((waiting, s.due_date), else_=None).label("due"),
+            case((waiting, s.stopped_on), else_=None).label("stopped"),
+            case((s.due_date < day, 1), else_=0).label("past"),
+            case((s.supplements > 1, 1), else_=0).label("multi"))
+    where_site = [s.site == site] if site else []
+    parts = []
+    for span_class in (*range(MAX_CLASS + 1), OPEN_CLASS):
+        if span_class == OPEN_CLASS:
+            cond = [s.span_class == OPEN_CLASS, s.start_on <= day]
+        else:
+            low = day - timedelta(days=2 ** span_class - 1) if day.toordinal() > 2 ** span_class else date.min
+            cond = [s.span_class == span_class, s.start_on >= low, s.start_on <= day, s.end_on > day]
+        parts.append(select(*keys, func.count().label("n")).where(*cond, *where_site).group_by(*keys))
+    return union_all(*parts)
+
+
+def _pieces(start: date, end: date) -> list[tuple[str, date, date]]:
+    """[start, end] as whole months (grain "m") and the days at its edges (grain "d")."""
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = (end + timedelta(days=1)).replace(day=1)  # the month after the last whole one
+    if after <= first:
+        return [("d", start, end)]
+    pieces = [("m", first, after - timedelta(days=1))]
+    if start < first:
+        pieces.append(("d", start, first - timedelta(days=1)))
+    if after <= end:
+        pieces.append(("d", after, end))
+    return pieces
+
+
+def _flows(site: str | None, start: date, end: date):
+    f = dossier_flow_rollup.c
+    keys = (f.site, f.kind, f.channel, f.dim, f.value)
+    return union_all(*(
+        select(*keys, func.sum(f.n).label("n")).where(
+            f.grain == grain, f.day >= low, f.day <= high, *([f.site == site] if site else [])).group_by(*keys)
+        for grain, low, high in _pieces(start, end)))
+
+
+def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
+                 calendar_for: Callable[[str], WorkingCalendar]) -> Atoms:
+    """Everything the period [start, as_of] needs, as counts of ledger names."""
+    before = start - timedelta(days=1)
+    with db.read() as conn:  # one snapshot for the three reads
+        flows = conn.execute(_flows(site, start, as_of)).all() if start <= as_of else []
+        opening = conn.execute(_holding(site, before)).all()
+        closing = conn.execute(_holding(site, as_of)).all()
+    atoms: Atoms = Counter()
+    for site_id, kind, channel, dim, value, n in flows:
+        atoms[site_id, channel, dim, value, kind] += n
+
+    def add(site_id, channel, procedure, official, name, n) -> None:
+        atoms[site_id, channel, "procedure", procedure, name] += n
+        atoms[site_id, channel, "official", official, name] += n
+
+    for site_id, state, channel, procedure, official, _, _, _, _, n in opening:
+        if state != SUBMITTED:
+            add(site_id, channel, procedure, official, "carried_over", n)
+    waits: dict[str, list] = defaultdict(list)
+    for row in closing:
+        site_id, state, channel, procedure, official, due, stopped_on, past, multi, n = row
+        key = (site_id, channel, procedure, official)
+        if state == SUBMITTED:
+            add(*key, "awaiting_acceptance", n)
+            continue
+        if state == SUPPLEMENT:
+            add(*key, "open_supplement", n)
+            waits[site_id].append(row)
+            continue
+        if state == STOPPED:
+            add(*key, "open_paused", n)
+        _judge(add, key, bool(past), multi, n)
+    for site_id, rows in waits.items():
+        index = WorkdayIndex.cached(calendar_for(site_id), min(min(r.due, r.stopped) for r in rows),
+                                    max(max(r.due for r in rows), as_of))
+        for site_id, _, channel, procedure, official, due, stopped_on, _, multi, n in rows:
+            _judge(add, (site_id, channel, procedure, official),
+                   as_of > index.provisional_due(due, stopped_on, as_of), multi, n)
+    return atoms
+
+
+def _judge(add, key: tuple, past_due: bool, multi: int, n: int) -> None:
+    add(*key, "open_past_due" if past_due else "open_within", n)
+    if not past_due and multi:  # Decision 766: a second supplement request counts late
+        add(*key, "open_within_multi_supplement", n)
+
+
+def group(atoms: Atoms, by: Callable[[tuple], str], dim: str = "procedure") -> dict[str, Counter]:
+    """Atoms of one dimension → {group key: {(ledger name, channel): n}}. ``by`` gets
+    (site, channel, value) where value is the procedure or the official."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for (site_id, channel, d, value, name), n in atoms.items():
+        if d == dim:
+            out[by((site_id, channel, value))][name, channel] += n
+    return out
+
+
+def ratings_in(db: Database, site: str | None, start: date, end: date) -> dict[str, int]:
+    r = ticket_ratings.c
+    with db.read() as conn:
+        return dict(conn.execute(select(r.rating, func.count()).where(
+            r.day >= start, r.day <= end, *([r.site == site] if site else [])).group_by(r.rating)).all())
+
+
+def period_report(db: Database, site: str | None, start: date, end: date, *, today: date,
+                  calendar_for: Callable[[str], WorkingCalendar],
+                  weights_766: dict | None = None) -> dict[str, Any]:
+    """The report; ``weights_766``: the site's Decision 766 weights (defaults when None)."""
+    as_of = min(end, today)
+    atoms = ledger_atoms(db, site, start, as_of, calendar_for)
+    names = site_names(db)
+    with db.read() as conn:
+        procs = {r.code: r for r in conn.execute(select(procedures.c.code, procedures.c.name_vi,
+                                                        procedures.c.field_vi)).all()}
+        full_names = dict(conn.execute(select(users.c.username, users.c.full_name)).all())
+    total = group(atoms, lambda k: "all").get("all", Counter())
+
+    def rows(groups: dict[str, Counter], label: Callable[[str], str], order=None) -> list[dict[str, Any]]:
+        keys = order if order is not None else sorted(groups, key=lambda k: (label(k), k))
+        return [{"key": k, "label": label(k), "figures": figures(groups.get(k, Counter()))} for k in keys]
+
+    def field_of(procedure: str) -> str:
+        p = procs.get(procedure)
+        return (p.field_vi if p is not None and p.field_vi else "Khác")
+
+    def official_label(username: str) -> str:
+        if not username:
+            return "Chưa tiếp nhận"
+        return full_names.get(username) or username
+
+    report: dict[str, Any] = {
+        "site": site, "from": start.isoformat(), "to": end.isoformat(), "as_of": as_of.isoformat(),
+        "closed": as_of == end and end < today,
+        "figures": figures(total),
+        "breakdowns": {
+            "channel": rows(group(atoms, lambda k: k[1]), lambda k: CHANNEL_LABELS[k], order=list(CHANNELS)),
+            "field": rows(group(atoms, lambda k: field_of(k[2])), lambda k: k),
+            "procedure": rows(group(atoms, lambda k: k[2]),
+                              lambda k: f"{k} — {procs[k].name_vi}" if k in procs else k),
+            "official": rows(group(atoms, lambda k: k[2], dim="official"), official_label),
+        },
+        "decision_766_inputs": {name: sum(n for (k, _), n in total.items() if k == name)
+                                for name in ("resolved_in_time_multi_supplement", "open_within_multi_supplement")},
+        "definitions": definitions(),
+    }
+    report["decision_766"] = score766.score(report["figures"], report["decision_766_inputs"],
+                                            ratings_in(db, site, start, as_of), weights_766)
+    if site is None:
+        report["name"] = "Toàn tỉnh"
+        report["sites"] = rows(group(atoms, lambda k: k[0]), lambda k: names.get(k, k))
+    else:
+        report["name"] = names.get(site, site)
+    return report
+
