@@ -144,11 +144,23 @@
 
   // ---- drawing -------------------------------------------------------------------------------
   // Bars are HTML, not a scaled SVG: their labels keep the page's font size on a phone.
+  // Widths and colours go through the CSSOM: the page's policy (style-src 'self') refuses style="" in markup.
+  function sizeBars(el) {
+    Array.prototype.forEach.call(el.querySelectorAll(".bar-fill"), function (bar) {
+      bar.style.width = bar.getAttribute("data-width") + "%";
+      bar.style.background = bar.getAttribute("data-color");
+    });
+  }
+  function drawBars(id, rows, label) {
+    var el = $(id);
+    el.innerHTML = bars(rows, label);
+    sizeBars(el);
+  }
   function bars(rows, label) {
     var max = Math.max.apply(null, rows.map(function (r) { return r[1]; }).concat([1]));
     return '<div class="bars" role="img" aria-label="' + esc(label) + '">' + rows.map(function (r) {
       return '<div class="bar-row"><span class="bar-label">' + esc(r[0]) + '</span><span class="bar-track">' +
-        '<span class="bar-fill" style="width:' + (100 * r[1] / max).toFixed(1) + '%;background:' + (r[2] || "#777") +
+        '<span class="bar-fill" data-width="' + (100 * r[1] / max).toFixed(1) + '" data-color="' + esc(r[2] || "#777") +
         '" title="' + esc(r[0] + ": " + num(r[1])) + '"></span></span><b class="bar-value">' + num(r[1]) + "</b></div>";
     }).join("") + "</div>";
   }
@@ -197,7 +209,7 @@
     $("period-text").textContent = "Kỳ báo cáo: " + dmy(d.from) + " – " + dmy(d.to) +
       (d.as_of < d.to ? " (số liệu tính đến hết ngày " + dmy(d.as_of) + ")" : "");
     var f = d.figures;
-    $("dossier-chart").innerHTML = bars([
+    drawBars("dossier-chart", [
       [label.resolved_ahead, f.resolved_ahead, "#1b6e20"], [label.resolved_on_time, f.resolved_on_time, "#4c9a2a"],
       [label.resolved_late, f.resolved_late, "#b3261e"], [label.withdrawn, f.withdrawn, "#777"],
       [label.refused, f.refused, "#555"], [label.open_within, f.open_within, "#2a6ebb"],
@@ -216,9 +228,9 @@
         esc(i.needs) + '</small></td><td colspan="3" class="empty">chưa tính được</td></tr>';
     }).join("");
     $("score-766-note").textContent = score.weights_note;
-    $("ticket-chart").innerHTML = bars([["Phiếu đã cấp", t.issued, "#555"], ["Đã phục vụ", t.served, "#1b6e20"],
+    drawBars("ticket-chart", [["Phiếu đã cấp", t.issued, "#555"], ["Đã phục vụ", t.served, "#1b6e20"],
       ["Vắng mặt", t.no_show, "#b3261e"], ["Đã hủy", t.cancelled, "#999"]], "Lượt phục vụ");
-    $("rating-chart").innerHTML = bars([["Rất hài lòng", t.ratings.very_satisfied, "#1b6e20"],
+    drawBars("rating-chart", [["Rất hài lòng", t.ratings.very_satisfied, "#1b6e20"],
       ["Hài lòng", t.ratings.satisfied, "#4c9a2a"], ["Không hài lòng", t.ratings.not_satisfied, "#b3261e"]], "Mức độ hài lòng");
     $("ratings-total").textContent = num(t.ratings.total);
     $("wait-median").textContent = minutes(t.overall.wait_median_s);
