@@ -94,7 +94,7 @@ def run_demo(port: int, data_dir: Path, traffic: bool = True, duration: float = 
         import httpx
 
         officials = {}
-        for n in range(1, 5):
+        for n in range(2, 5):  # counter 1 is left to a person at its terminal (the line printed below)
             r = httpx.post(f"{base}/api/v1/auth/token", data={"username": f"canbo{n}", "password": DEMO_PASSWORD})
             officials[str(n)] = r.json()["access_token"]
         sim = TrafficSimulator(base, "demo", info["tokens"]["kiosk"], officials)
@@ -121,11 +121,12 @@ Run the devices against it (each in its own terminal; they need a screen or SDL_
   kiosk          .venv/bin/motcua kiosk --server {base} --token {kiosk_token} --printer sim:// --mqtt mqtt://kiosk-1:{users['kiosk-1']}@{mqtt} --device-id kiosk-1
   hall display   .venv/bin/motcua display --hall --windowed --server {base} --mqtt mqtt://display-hall:{users['display-hall']}@{mqtt}
   counter 1      .venv/bin/motcua counter --server {base} --counter 1 --user canbo1      (password {DEMO_PASSWORD})
+                 (counter 1 is yours: simulated officials work counters 2, 3 and 4)
   voice          .venv/bin/motcua announcer --mqtt mqtt://announcer:{users['announcer']}@{mqtt}
   raw MQTT       mosquitto_sub -h 127.0.0.1 -p {broker.port} -u display-hall -P '{users['display-hall']}' -t 'motcua/v1/demo/#' -v
 
 Staff accounts: admin, giamdoc (manager), canbo1..canbo4 (officials), password {DEMO_PASSWORD}.
-Simulated citizens take tickets, four counters call them and receive dossiers, a back office moves
+Simulated citizens take tickets, counters 2–4 call them and receive dossiers, a back office moves
 the dossiers on{'' if traffic else ' (traffic is off)'}. Ctrl+C stops.
 """, flush=True)
     stop = threading.Event()

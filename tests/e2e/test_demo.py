@@ -31,6 +31,12 @@ def test_demo_starts_serves_pages_and_simulates_traffic(tmp_path):
         queues = httpx.get(f"http://127.0.0.1:{port}/api/v1/sites/demo/queues", timeout=10).json()["queues"]
         assert {q["service"] for q in queues} == {"hotich", "chungthuc", "cutru", "xahoi", "kinhdoanh"}
         assert "mosquitto_sub -h 127.0.0.1" in text and "motcua kiosk --server" in text
+        assert "counter 1 is yours" in text
+        # no simulated official works counter 1: a person opening its terminal finds it theirs
+        counters = httpx.get(f"http://127.0.0.1:{port}/api/v1/sites/demo/counters", timeout=10).json()["counters"]
+        states = {c["counter"]: c for c in counters}
+        assert states["1"]["status"] != "open" and states["1"]["ticket"] is None, states["1"]
+        assert {states[c]["status"] for c in ("2", "3", "4")} == {"open"}, states
         rest = proc.stdout.read()
         assert proc.wait(timeout=60) == 0
         issued = re.search(r"simulated (\d+) tickets issued, (\d+) calls", rest)
