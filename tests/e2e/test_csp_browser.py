@@ -3,16 +3,12 @@ director signs in to the dashboard (and out, which revokes the token) under the 
 policy violation and every script running."""
 
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 WATCH = """
 window.__violations = [];
 document.addEventListener('securitypolicyviolation', function (e) {
@@ -21,14 +17,6 @@ document.addEventListener('securitypolicyviolation', function (e) {
 """
 
 
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}")
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def page_of(browser):

@@ -13,9 +13,7 @@ from tests.support.leaks import digits_only, id_runs, name_leaks
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts" / "track"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARTIFACTS.mkdir(parents=True, exist_ok=True)
 NAME = "Nguyễn Văn An"
 SECRETS = ["001099012345", "0912345678", "123456789"]
 INTERNAL = "Nội bộ: thiếu bản sao CCCD 001099012345 của Nguyễn Văn An, ĐT 0912345678"
@@ -27,20 +25,6 @@ TYPED = [  # what an official might put in the public note, carelessly or not
 ]
 
 
-@pytest.fixture
-def phone():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                      is_mobile=True, has_touch=True, locale="vi-VN")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
 
 
 def check_page(page):
