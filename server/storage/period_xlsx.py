@@ -8,30 +8,21 @@ rates. Values, never formulas, so every reader sees the same numbers.
 
 from __future__ import annotations
 
-import io
-from datetime import date
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from server.domain.period_figures import DEFINITIONS
+from server.storage.reports_xlsx import BOLD, BOX, CENTER, HEAD_FILL, _dmy, _save
+from server.storage.reports_xlsx import _title as _title_lines
 
-THIN = Side(style="thin", color="000000")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-BOLD = Font(bold=True)
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 WRAP = Alignment(vertical="top", wrap_text=True)
 SUMMARY = "Tổng hợp"
 BREAKDOWNS = (("sites", "Theo trung tâm", "Trung tâm"), ("channel", "Theo kênh", "Kênh nộp"),
               ("field", "Theo lĩnh vực", "Lĩnh vực"), ("procedure", "Theo thủ tục", "Thủ tục"),
               ("official", "Theo cán bộ", "Cán bộ tiếp nhận"))
-
-
-def _dmy(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d/%m/%Y")
 
 
 def _head(ws, row: int, texts: list[str]) -> None:
@@ -41,15 +32,10 @@ def _head(ws, row: int, texts: list[str]) -> None:
 
 
 def _title(ws, width: int, report: dict[str, Any], centre: str) -> int:
-    lines = ["BÁO CÁO TÌNH HÌNH TIẾP NHẬN VÀ GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH", centre,
-             f"Kỳ báo cáo: từ ngày {_dmy(report['from'])} đến ngày {_dmy(report['to'])} "
-             f"(số liệu tính đến hết ngày {_dmy(report['as_of'])})"]
-    for i, text in enumerate(lines, 1):
-        ws.merge_cells(start_row=i, start_column=1, end_row=i, end_column=width)
-        cell = ws.cell(i, 1, text)
-        cell.font = Font(bold=True, size=14 if i == 1 else 12)
-        cell.alignment = Alignment(horizontal="center", wrap_text=True)
-    return len(lines) + 2
+    return _title_lines(ws, width, [
+        "BÁO CÁO TÌNH HÌNH TIẾP NHẬN VÀ GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH", centre,
+        f"Kỳ báo cáo: từ ngày {_dmy(report['from'])} đến ngày {_dmy(report['to'])} "
+        f"(số liệu tính đến hết ngày {_dmy(report['as_of'])})"])
 
 
 def period_workbook(report: dict[str, Any], centre: str) -> bytes:
@@ -88,9 +74,7 @@ def period_workbook(report: dict[str, Any], centre: str) -> bytes:
         sheet.freeze_panes = sheet.cell(row - len(groups), 3)
     if "decision_766" in report:
         _score_sheet(wb.create_sheet("Chỉ số 766"), report, centre)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return _save(wb)
 
 
 def _score_sheet(ws, report: dict[str, Any], centre: str) -> None:
