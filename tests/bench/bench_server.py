@@ -1,15 +1,23 @@
-"""Server benchmark: ticket issue throughput/latency, call-next → MQTT latency, server RSS.
+"""Server benchmark: ticket issue throughput/latency, call-next → MQTT latency, server RSS — each
+against its floor measured in the same run.
 
-    .venv/bin/python tests/bench/bench_server.py [--tickets 4000] [--postgres]
+    .venv/bin/python tests/bench/bench_server.py --runs 3 [--tickets 4000] [--postgres]
 
-Starts its own Mosquitto and server process on loopback; prints figures, asserts nothing.
+Floors: ticket issue against a bare FastAPI endpoint doing one SQLite insert with the same
+``synchronous`` setting (``tests/bench/floor_app.py``), driven by the same clients; call → MQTT
+against a bare publish → receive through the same Mosquitto on loopback at the same pace (one
+publisher for all counters, each "counter" publishing as often as an official calls). Targets:
+issue ≥ 0.5× its floor; call → MQTT p99 ≤ floor p99 + 10 ms at 50 counters each calling every ~2 s.
+Starts its own Mosquitto and server processes on loopback; prints figures, asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -46,16 +54,17 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def issue_load(base: str, token: str, total: int, clients: int) -> tuple[float, list[float]]:
+async def issue_load(base: str, token: str | None, total: int, clients: int,
+                     path: str = "/api/v1/sites/demo/tickets") -> tuple[float, list[float]]:
     latencies: list[float] = []
     per = total // clients
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def worker():
-        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
             for _ in range(per):
                 t0 = time.perf_counter()
-                r = await c.post("/api/v1/sites/demo/tickets",
-                                 json={"service": "hotich", "idempotency_key": str(uuid.uuid4())})
+                r = await c.post(path, json={"service": "hotich", "idempotency_key": str(uuid.uuid4())})
                 latencies.append(time.perf_counter() - t0)
                 assert r.status_code == 201, r.text
 
@@ -93,31 +102,102 @@ async def call_load(base: str, token: str, counters: int, rounds: int, received:
     return latencies
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=4000)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--counters", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--pace", type=float, default=2.0, help="mean seconds between one counter's calls")
-    parser.add_argument("--synchronous", default="FULL")
-    parser.add_argument("--postgres", action="store_true", help="also run the issue test on PostgreSQL")
-    args = parser.parse_args()
+async def publish_floor(client, counters: int, rounds: int, received: dict, pace: float) -> list[float]:
+    """The bare tool: ``counters`` publishers at the calls' pace, publish → receive on loopback."""
+    import json
+    import random
+
+    latencies: list[float] = []
+
+    async def counter(n: int):
+        for i in range(rounds):
+            if pace:
+                await asyncio.sleep(random.uniform(0, 2 * pace))
+            key = f"F{n}-{i}"
+            t0 = time.perf_counter()
+            client.publish("motcua/v1/demo/calls", json.dumps({"ticket": key, "counter": str(n)}), qos=1)
+            deadline = time.perf_counter() + 10
+            while key not in received and time.perf_counter() < deadline:
+                await asyncio.sleep(0.0005)
+            latencies.append(received.get(key, deadline) - t0)
+
+    await asyncio.gather(*(counter(n) for n in range(1, counters + 1)))
+    return latencies
+
+
+def start_floor_app(work: Path, synchronous: str) -> tuple[subprocess.Popen, str]:
+    from server.broker import free_port
+
+    port = free_port()
+    db = work / f"floor-{port}.sqlite3"
+    env = {**os.environ, "FLOOR_DB": str(db), "FLOOR_SYNCHRONOUS": synchronous,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.bench.floor_app", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(base + "/docs", timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the floor app did not start")
+
+
+def subscriber(broker, received: dict):
+    import json
 
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
-    import json
 
-    work = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
+    sub = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-sub-{uuid.uuid4().hex[:6]}")
+    sub.username_pw_set("display-hall", "d")
+    ready = threading.Event()
+    sub.on_connect = lambda c, u, f, rc, p: c.subscribe("motcua/v1/demo/calls", qos=1)
+    sub.on_subscribe = lambda *a: ready.set()
+
+    def on_message(c, u, msg):
+        received[json.loads(msg.payload)["ticket"]] = time.perf_counter()
+
+    sub.on_message = on_message
+    sub.connect(broker.host, broker.port)
+    sub.loop_start()
+    ready.wait(10)
+    return sub
+
+
+def one_run(args, work: Path, pg) -> dict[str, float]:
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    figures: dict[str, float] = {}
     broker = Mosquitto(work / "broker", users={SERVER_USER: "s", "display-hall": "d"}).start()
     urls = [("sqlite", f"sqlite:///{work / 'bench.sqlite3'}")]
-    pg = None
-    if args.postgres:
-        from tests.support.postgres import PostgresServer
-
-        pg = PostgresServer().start()
-        urls.append(("postgres", pg.create_database("bench")))
+    if pg is not None:
+        urls.append(("postgres", pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")))
     try:
+        # floors first, on the same machine in the same run
+        floor, floor_base = start_floor_app(work, args.synchronous)
+        try:
+            asyncio.run(issue_load(floor_base, None, 200, args.clients, path="/t"))  # warm-up
+            elapsed, lat = asyncio.run(issue_load(floor_base, None, args.tickets, args.clients, path="/t"))
+        finally:
+            floor.terminate()
+            floor.wait(10)
+        figures["floor: bare insert endpoint, req/s"] = len(lat) / elapsed
+        figures["floor: bare insert endpoint p99 ms"] = pct(lat, 99) * 1000
+        received: dict[str, float] = {}
+        sub = subscriber(broker, received)
+        pub = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
+        pub.username_pw_set(SERVER_USER, "s")
+        pub.connect(broker.host, broker.port)
+        pub.loop_start()
+        lat = asyncio.run(publish_floor(pub, args.counters, args.rounds, received, args.pace))
+        pub.loop_stop()
+        figures["floor: bare publish→receive p50 ms"] = pct(lat, 50) * 1000
+        figures["floor: bare publish→receive p99 ms"] = pct(lat, 99) * 1000
         for name, url in urls:
             server = ServerProcess(url, mqtt_url=broker.url(SERVER_USER), workdir=work,
                                    extra_env={"MOTCUA_SQLITE_SYNCHRONOUS": args.synchronous})
@@ -131,38 +211,58 @@ def main() -> None:
             try:
                 official = server.login("bench", "bench-password")
                 elapsed, lat = asyncio.run(issue_load(server.base_url, kiosk, args.tickets, args.clients))
-                print(f"[{name}] issue: {len(lat)} tickets, {args.clients} clients: {len(lat) / elapsed:.0f} tickets/s, "
-                      f"p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms"
-                      + (f" (sqlite synchronous={args.synchronous})" if name == "sqlite" else ""))
+                figures[f"{name}: issue tickets/s"] = len(lat) / elapsed
+                figures[f"{name}: issue p99 ms"] = pct(lat, 99) * 1000
                 if name == "sqlite":
-                    received: dict[str, float] = {}
-                    sub = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-sub")
-                    sub.username_pw_set("display-hall", "d")
-                    ready = threading.Event()
-                    sub.on_connect = lambda c, u, f, rc, p: c.subscribe("motcua/v1/demo/calls", qos=1)
-                    sub.on_subscribe = lambda *a: ready.set()
-
-                    def on_message(c, u, msg):
-                        received[json.loads(msg.payload)["ticket"]] = time.perf_counter()
-
-                    sub.on_message = on_message
-                    sub.connect(broker.host, broker.port)
-                    sub.loop_start()
-                    ready.wait(10)
-                    for pace in (args.pace, 0.0):
-                        lat = asyncio.run(call_load(server.base_url, official, args.counters, args.rounds, received, pace))
-                        mode = f"each calling every ~{pace:g} s" if pace else "all calling back to back (saturation)"
-                        print(f"[{name}] call-next -> MQTT call received: {len(lat)} calls, {args.counters} counters "
-                              f"{mode}: p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms, "
-                              f"mean {statistics.mean(lat) * 1000:.1f} ms")
-                    sub.loop_stop()
-                print(f"[{name}] server RSS: {rss_mb(server.process.pid):.0f} MB")
+                    figures["sqlite: issue ÷ floor"] = figures["sqlite: issue tickets/s"] / figures[
+                        "floor: bare insert endpoint, req/s"]
+                    lat = asyncio.run(call_load(server.base_url, official, args.counters, args.rounds, received,
+                                                args.pace))
+                    figures["sqlite: call→MQTT p50 ms"] = pct(lat, 50) * 1000
+                    figures["sqlite: call→MQTT p99 ms"] = pct(lat, 99) * 1000
+                    figures["sqlite: call→MQTT p99 − floor p99 ms"] = (
+                        figures["sqlite: call→MQTT p99 ms"] - figures["floor: bare publish→receive p99 ms"])
+                figures[f"{name}: server RSS MB"] = rss_mb(server.process.pid)
             finally:
                 server.stop()
+        sub.loop_stop()
     finally:
         broker.stop()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tickets", type=int, default=4000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--counters", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--pace", type=float, default=2.0, help="mean seconds between one counter's calls")
+    parser.add_argument("--synchronous", default="FULL")
+    parser.add_argument("--postgres", action="store_true", help="also run the issue test on PostgreSQL")
+    args = parser.parse_args()
+
+    pg = None
+    if args.postgres:
+        from tests.support.postgres import PostgresServer
+
+        pg = PostgresServer().start()
+    runs: list[dict[str, float]] = []
+    try:
+        for i in range(args.runs):
+            work = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
+            figures = one_run(args, work, pg)
+            runs.append(figures)
+            print(f"run {i + 1}: " + "; ".join(f"{k} {v:.2f}" for k, v in figures.items()), flush=True)
+    finally:
         if pg is not None:
             pg.stop()
+    print(f"\n{args.tickets} tickets by {args.clients} clients; {args.counters} counters × {args.rounds} calls, "
+          f"each every ~{args.pace:g} s; sqlite synchronous={args.synchronous}. min / median / max of {len(runs)} runs:")
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        print(f"  {key:42s} {min(values):9.2f} {statistics.median(values):9.2f} {max(values):9.2f}")
 
 
 if __name__ == "__main__":
