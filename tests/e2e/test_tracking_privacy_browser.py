@@ -62,7 +62,7 @@ def test_public_page_never_shows_an_id_or_the_name_whatever_was_typed(site, phon
         r = official.post(f"/api/v1/dossiers/{code}/status",
                           json={"status": status, "note": INTERNAL, "public_note": typed})
         assert r.status_code == 200, r.text
-    phone.reload()
+    # The open page reloads itself on each change (a reload from here could race with its own and abort).
     expect(phone.locator("#timeline li")).to_have_count(6)
     notes = check_page(phone)
     assert notes[3] == "thiếu bản sao CCCD *** của N** V** A**"
