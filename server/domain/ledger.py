@@ -83,7 +83,7 @@ def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], lis
     history = dossier.history
     first = history[0]
     replay = open_dossier(dossier.code, dossier.procedure_code, dossier.legal_days, dossier.channel,
-                          by=first.by, at=first.at, calendar=calendar)
+                          by=first.by, at=first.at, calendar=calendar, cutoff=dossier.cutoff)
     owner = acceptor(dossier)
     spans: list[Span] = []
     flows: list[Flow] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -118,7 +118,7 @@ class DossierStore:
             code=row.code, procedure_code=row.procedure_code, legal_days=row.legal_days,
             channel=d.Channel(row.channel), status=d.DossierStatus(row.status), submitted_at=row.submitted_at,
             received_at=row.received_at, due_date=row.due_date, resolved_at=row.resolved_at,
-            returned_at=row.returned_at, history=history, apologies=slips,
+            returned_at=row.returned_at, history=history, apologies=slips, cutoff=row_cutoff(row),
         )
 
     @staticmethod
@@ -205,16 +205,19 @@ class DossierStore:
             profile = self.profile(conn, site)
             proc = self.procedure(conn, site, procedure_code)
             local = profile.calendar.to_local(now)
+            # Gapless per site and local day of acceptance (one UPDATE … RETURNING, a row lock).
             n = outbox.next_site_sequence(conn, site, f"dossier-{local:%y%m%d}")
-            code = d.format_dossier_code(profile.agency_code, local.date(), n)
+            code = profile.code_format.format(local.date(), n)
+            cutoff = profile.cutoff_for(proc["code"])
             dossier = d.open_dossier(code, proc["code"], proc["legal_days"], channel, by=actor, at=now,
-                                     calendar=profile.calendar)
+                                     calendar=profile.calendar, cutoff=cutoff)
             fields = self.derived(dossier, profile.calendar)
             dossier_id = conn.execute(insert(dossiers).values(
                 site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
                 channel=dossier.channel.value, ticket_id=ticket_id, token=token or secrets.token_urlsafe(16),
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
-                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now, **fields,
+                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now,
+                cutoff=cutoff.strftime("%H:%M") if cutoff else None, **fields,
             ).returning(dossiers.c.id)).scalar_one()
             self._write_events(conn, dossier_id, dossier.history)
             self._ledger(conn, dossier_id, site, dossier, profile.calendar)
@@ -344,6 +347,12 @@ class DossierStore:
             original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=signer or last.actor,
             track_url=f"{self.public_url}/t/{row.token}",
         )
+
+
+def row_cutoff(row: Any) -> time | None:
+    """The cut-off stored with a dossier row (None: the procedure had none)."""
+    value = getattr(row, "cutoff", None)
+    return time.fromisoformat(value) if value else None
 
 
 def _local_iso(value: date | datetime | None, tz) -> str | None:
