@@ -145,6 +145,14 @@ class NoteRequired(DossierError):
     kind = "invalid"
 
 
+class SupplementReasonRequired(DossierError):
+    """A supplement was already asked for this dossier: the rule allows one request, so a second
+    one must say why (``reason``); it is recorded and the dossier counts late (Decision 766, 2.1)."""
+
+    code = "second_supplement_needs_reason"
+    kind = "invalid"
+
+
 class OutOfOrder(DossierError):
     """A change dated before the previous one: history must read in order."""
 
@@ -203,6 +211,7 @@ class StatusChange:
     at: datetime
     note: str | None = None
     public_note: str | None = None
+    reason: str | None = None  # why a supplement is asked a second time (only then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +300,7 @@ def change_status(
     note: str | None = None,
     calendar: WorkingCalendar,
     public_note: str | None = None,
+    reason: str | None = None,
 ) -> StatusChange:
     """Move ``dossier`` to ``new_status`` and return the history entry written.
 
@@ -308,6 +318,14 @@ def change_status(
     note = _clean(note)
     if target in NOTE_REQUIRED and note is None:
         raise NoteRequired(f"changing a dossier to '{target}' needs a note saying why")
+    reason = _clean(reason)
+    if target is _S.SUPPLEMENT_REQUESTED and supplement_requests(dossier) >= 1:
+        if reason is None:
+            raise SupplementReasonRequired(
+                f"a supplement was already asked for {dossier.code}; the rules allow one request, so a "
+                "second one needs a reason (it is recorded and the dossier counts late)")
+    else:
+        reason = None  # a reason belongs only to a repeated supplement request
     when = calendar.to_local(at)
     if dossier.history and when < dossier.history[0].at:
         raise BeforeIntake(f"{when.isoformat()} is before {dossier.code} was received "
@@ -315,7 +333,7 @@ def change_status(
     if dossier.history and when < dossier.history[-1].at:
         raise OutOfOrder(f"{when.isoformat()} is before the last change of {dossier.code}")
 
-    change = StatusChange(current, target, _require_actor(by), when, note, _clean(public_note))
+    change = StatusChange(current, target, _require_actor(by), when, note, _clean(public_note), reason)
     dossier.history = (*dossier.history, change)
     dossier.status = target
     if target is _S.RECEIVED:
@@ -331,6 +349,17 @@ def change_status(
     elif target is _S.RETURNED:
         dossier.returned_at = when
     return change
+
+
+def supplement_requests(dossier: Dossier) -> int:
+    """How many times a supplement was asked (Mẫu 02). The rules allow one; more counts late."""
+    return sum(1 for c in dossier.history if c.to_status is _S.SUPPLEMENT_REQUESTED)
+
+
+def counts_late(dossier: Dossier) -> bool:
+    """True when a supplement was asked more than once: such a dossier counts late for Decision
+    766 sub-index 2.1 whatever its dates (the period report's "resolved late" stays by date)."""
+    return supplement_requests(dossier) > 1
 
 
 def pauses(dossier: Dossier, *, until: datetime | None = None) -> list[Pause]:

@@ -109,7 +109,7 @@ class DossierStore:
         ).all()
         history = tuple(
             d.StatusChange(d.DossierStatus(e.from_status) if e.from_status else None, d.DossierStatus(e.to_status),
-                           e.actor, e.at, e.note, e.public_note) for e in events
+                           e.actor, e.at, e.note, e.public_note, e.reason) for e in events
         )
         slips = tuple(
             d.ApologySlip(row.code, a.due_date, a.new_date, a.issued_at, a.actor, a.reason) for a in apologies
@@ -154,7 +154,7 @@ class DossierStore:
         for c in changes:
             conn.execute(insert(dossier_events).values(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
-                to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note,
+                to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note, reason=c.reason,
             ))
 
     # ---- intake ---------------------------------------------------------------------------
@@ -226,8 +226,9 @@ class DossierStore:
     # ---- changes --------------------------------------------------------------------------
     def change_status(self, code: str, status: str, *, actor: str, note: str | None = None,
                       now: datetime | None = None, site: str | None = None,
-                      public_note: str | None = None) -> dict[str, Any]:
-        """``note`` stays internal; ``public_note`` is what the tracking page may show (masked)."""
+                      public_note: str | None = None, reason: str | None = None) -> dict[str, Any]:
+        """``note`` stays internal; ``public_note`` is what the tracking page may show (masked);
+        ``reason`` is required for a second supplement request (and only kept for one)."""
         now = now or utcnow()
         with self.db.write() as conn:
             row = self._row(conn, code, lock=True)
@@ -236,7 +237,7 @@ class DossierStore:
             dossier = self._load(conn, row)
             before = ledger.ledger(dossier, profile.calendar)[1]
             change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar,
-                                     public_note=public_note)
+                                     public_note=public_note, reason=reason)
             self._write_events(conn, row.id, [change])
             self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             fields = self.derived(dossier, profile.calendar)
@@ -296,11 +297,12 @@ class DossierStore:
             "due_at": _iso(appointment), "resolved_at": _iso(dossier.resolved_at),
             "returned_at": _iso(dossier.returned_at), "timeliness": timeliness.value if timeliness else None,
             "apology_due": d.apology_due(dossier, today=today, calendar=cal),
+            "supplement_requests": d.supplement_requests(dossier), "counts_late": d.counts_late(dossier),
             "token": row.token, "track_url": f"{self.public_url}/t/{row.token}",
             "history": [{
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value,
                 "label_vi": c.to_status.label_vi, "label_en": c.to_status.label_en,
-                "at": _iso(c.at), "by": c.by, "note": c.note, "public_note": c.public_note,
+                "at": _iso(c.at), "by": c.by, "note": c.note, "public_note": c.public_note, "reason": c.reason,
             } for c in dossier.history],
             "apologies": [{"issued_at": _iso(a.issued_at), "due_date": _iso(a.due_date), "new_date": _iso(a.new_date),
                            "by": a.by, "reason": a.reason} for a in dossier.apologies],
