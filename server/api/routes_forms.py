@@ -19,7 +19,6 @@ from fastapi.responses import Response
 
 from devices.forms import book_blocks, form_blocks, render_book_a4
 from devices.layout import apology_blocks, flatten, paper_width, slip_blocks
-from devices.printer import ReceiptPrinter
 from server.storage import forms
 
 from .deps import Official, check_site
@@ -43,6 +42,10 @@ def _png(image) -> Response:
 
 
 def _escpos(blocks, paper: int) -> Response:
+    # Imported here: python-escpos' import chain configures the root logger (basicConfig), which
+    # would swallow the server's own log format and its "upgraded from" line if done at start-up.
+    from devices.printer import ReceiptPrinter
+
     printer = ReceiptPrinter(f"sim://?paper={paper}&qr=image")
     return Response(printer.encode(blocks), media_type="application/octet-stream")
 
