@@ -46,8 +46,9 @@ def view(number: str) -> FormView:
 
 
 BOOK = BookView(centre=CENTRE, date_from=date(2025, 11, 1), date_to=date(2025, 11, 30), rows=tuple(
-    (str(n), f"000.00.12.H12-2511{n:02d}-0001", "Chứng thực chữ ký", "Lò Thị Mai", f"{n:02d}/11/2025", f"{n:02d}/11/2025",
-     "", "", "Được tiếp nhận", "Trong hạn") for n in range(1, 41)))
+    (str(n), f"000.00.12.H12-2511{(n - 1) % 30 + 1:02d}-{n:04d}", "Chứng thực chữ ký", "Lò Thị Mai",
+     f"{(n - 1) % 30 + 1:02d}/11/2025", f"{(n - 1) % 30 + 1:02d}/11/2025", "", "", "Được tiếp nhận", "Trong hạn")
+    for n in range(1, 41)))
 
 
 @pytest.mark.parametrize("number", ["02", "03", "05", "06"])
