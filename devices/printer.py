@@ -293,6 +293,13 @@ class ReceiptPrinter:
     def print_apology(self, view: ApologyView) -> int:
         return self.print_blocks(apology_blocks(view, self.paper))
 
+    def print_form(self, view) -> int:
+        """A 2025 form (``devices.forms.FormView`` 02–06, or a ``BookView`` for 07)."""
+        from .forms import BookView, book_blocks, form_blocks
+
+        blocks = book_blocks(view, self.paper) if isinstance(view, BookView) else form_blocks(view, self.paper)
+        return self.print_blocks(blocks)
+
     def print_image(self, image: Image.Image, *, cut: bool = True) -> int:
         return self.print_blocks([image], cut=cut)
 

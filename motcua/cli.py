@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from motcua.cli_forms import form_app
 from motcua.cli_history import history_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="motcua: một cửa queue and dossiers")
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(site_app, name="site")
 app.add_typer(user_app, name="user")
 app.add_typer(history_app, name="history")
+app.add_typer(form_app, name="form")
 
 ConfigOpt = typer.Option(None, "--config", help="TOML settings file (MOTCUA_* variables override it)")
 

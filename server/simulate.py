@@ -89,7 +89,10 @@ class TrafficSimulator:
                     if nxt is None:
                         self._open_dossiers.remove(code)
                         continue
-                    client.post(f"/api/v1/dossiers/{code}/status", json={"status": nxt, "note": notes.get(nxt)})
+                    # a repeated supplement request must say why (the rules allow one)
+                    client.post(f"/api/v1/dossiers/{code}/status", json={
+                        "status": nxt, "note": notes.get(nxt),
+                        "reason": "Giấy tờ bổ sung lần trước chưa hợp lệ" if nxt == "supplement_requested" else None})
                 except (httpx.HTTPError, ValueError) as err:
                     log.warning("simulated back office: %s", err)
 

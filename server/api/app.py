@@ -28,7 +28,7 @@ from server.storage.dossier_store import DossierStore
 from server.storage.tracking import TrackingStore
 
 from . import errors, routes_auth, routes_queue
-from . import routes_connector, routes_dossiers, routes_ratings, routes_reports, routes_track
+from . import routes_connector, routes_dossiers, routes_forms, routes_ratings, routes_reports, routes_track
 from . import routes_privacy
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_ratings.router)  # before routes_queue: /tickets/{id}/rating vs /{action}
     app.include_router(routes_dossiers.router)
+    app.include_router(routes_forms.router)
     app.include_router(routes_queue.router)
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)

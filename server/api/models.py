@@ -103,6 +103,8 @@ class DossierStatusBody(Strict):
     status: str = Field(min_length=1, max_length=30)
     note: str | None = Field(default=None, max_length=500)
     public_note: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500)
+    """Why a supplement is asked a second time (required then: 422 second_supplement_needs_reason)."""
 
 
 class ApologyBody(Strict):

@@ -55,7 +55,7 @@ def get_dossier(code: CodePath, request: Request, who: Official):
 @router.post("/dossiers/{code}/status")
 def change_status(code: CodePath, body: DossierStatusBody, request: Request, who: Official):
     return _store(request).change_status(code, body.status, note=body.note, public_note=body.public_note,
-                                         actor=who.subject, site=who.site)
+                                         reason=body.reason, actor=who.subject, site=who.site)
 
 
 @router.post("/dossiers/{code}/apology")

@@ -138,8 +138,10 @@ class ConnectorSync:
         # the domain: a refused change is logged (pull) or answered 422 (webhook), and the
         # official's own next change is never blocked by it
         at = external_moment(change.at, datetime.now(timezone.utc))
+        # The portal decided a repeated supplement request already; its note is the reason we keep.
         self.store.change_status(change.code, change.status, actor=f"connector:{self.system.name}",
-                                 note=change.note, now=at)
+                                 note=change.note, now=at,
+                                 reason=change.note or f"yêu cầu từ {self.system.name}")
         try:
             with self.db.write() as conn:
                 conn.execute(insert(connector_deliveries).values(delivery_id=change.delivery_id,

@@ -33,7 +33,10 @@ import holidays
 
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 SAME_DAY_CUTOFF = time(15, 0)
-"""Same-day procedures received later than this (to the minute) are due the next working day."""
+"""The calendar's default cut-off for same-day procedures (to the minute); a procedure's own
+cut-off, passed to ``due_date``, replaces it."""
+CALENDAR_CUTOFF = object()
+"""``due_date``'s default: use the calendar's cut-off, for same-day procedures only."""
 
 _SATURDAY = 5
 _ONE_DAY = timedelta(days=1)
@@ -202,12 +205,18 @@ class WorkingCalendar:
 
     # -- due dates --------------------------------------------------------------------------
 
-    def due_date(self, received_at: datetime, legal_days: int) -> date:
+    def due_date(self, received_at: datetime, legal_days: int, cutoff: time | None | object = CALENDAR_CUTOFF) -> date:
         """The day the result is due for a dossier received at ``received_at``.
 
-        * ``legal_days > 0``: the ``legal_days``-th working day after the day of receipt. The
-          15:00 cut-off does not apply: the day of receipt is never counted, so a dossier
-          received at 16:00 loses nothing against one received at 08:00.
+        ``cutoff`` is the procedure's own same-day cut-off (site file ``cutoff = "HH:MM"`` on the
+        procedure; sector rules such as chứng thực and hộ tịch set 15:00) or None for none. A
+        dossier accepted after it, to the minute, counts as accepted at the start of the next
+        working day, whatever the legal days: a same-day procedure is then due that next day, an
+        ``n``-day one ``n`` working days after it. Without the argument the calendar's own
+        cut-off applies to same-day procedures only (the rule before cut-offs were per procedure):
+
+        * ``legal_days > 0``: the ``legal_days``-th working day after the day of receipt (the
+          day of receipt is never counted).
         * ``legal_days == 0`` (same-day procedures): due the day of receipt, unless received
           after the cut-off, then the next working day. The cut-off is compared to the minute,
           because the appointment slip prints hours and minutes: received at 15:00 (even
@@ -219,12 +228,17 @@ class WorkingCalendar:
             raise ValueError("legal_days must be >= 0")
         local = self.to_local(received_at)
         start = self.counting_day(local)
+        if cutoff is CALENDAR_CUTOFF:
+            cutoff = self.cutoff if legal_days == 0 else None
         after_cutoff = (
-            start == local.date()
-            and local.time().replace(second=0, microsecond=0) > self.cutoff
+            cutoff is not None
+            and start == local.date()
+            and local.time().replace(second=0, microsecond=0) > cutoff
         )
+        if after_cutoff:
+            start = self.next_working_day(start)
         if legal_days == 0:
-            return self.next_working_day(start) if after_cutoff else start
+            return start
         return self.add_working_days(start, legal_days)
 
     def stopped_working_days(self, pause: Pause) -> int:
@@ -246,14 +260,15 @@ class WorkingCalendar:
         return self.working_days_between(self.counting_day(start), self.counting_day(end))
 
     def shifted_due_date(
-        self, received_at: datetime, legal_days: int, pauses: Iterable[Pause]
+        self, received_at: datetime, legal_days: int, pauses: Iterable[Pause],
+        cutoff: time | None | object = CALENDAR_CUTOFF,
     ) -> date:
         """``due_date`` pushed back by the working days given back by each closed pause.
 
         Time waiting for a supplement does not count (Decree 61/2018). Pauses must not overlap
         and must not start before the receipt.
         """
-        due = self.due_date(received_at, legal_days)
+        due = self.due_date(received_at, legal_days, cutoff)
         received = self.to_local(received_at)
         given_back = 0
         previous_end: datetime | None = None

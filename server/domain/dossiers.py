@@ -11,7 +11,6 @@ sync is a lookup, not a second state machine.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,6 +18,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from .calendar import Pause, Timeliness, WorkingCalendar, classify
+from .dossier_codes import CodeFormat, CodeShape, format_code, parse_code
+from .dossier_codes import InvalidDossierCode as InvalidDossierCode  # re-exported: callers import it from here
 from .errors import DomainError
 from .errors import InvalidTransition as _AnyInvalidTransition
 
@@ -144,6 +145,14 @@ class NoteRequired(DossierError):
     kind = "invalid"
 
 
+class SupplementReasonRequired(DossierError):
+    """A supplement was already asked for this dossier: the rule allows one request, so a second
+    one must say why (``reason``); it is recorded and the dossier counts late (Decision 766, 2.1)."""
+
+    code = "second_supplement_needs_reason"
+    kind = "invalid"
+
+
 class OutOfOrder(DossierError):
     """A change dated before the previous one: history must read in order."""
 
@@ -188,11 +197,6 @@ class InvalidAppointment(DossierError):
     kind = "invalid"
 
 
-class InvalidDossierCode(DossierError, ValueError):
-    code = "invalid_dossier_code"
-    kind = "invalid"
-
-
 # -- records ------------------------------------------------------------------------------------
 
 
@@ -207,6 +211,7 @@ class StatusChange:
     at: datetime
     note: str | None = None
     public_note: str | None = None
+    reason: str | None = None  # why a supplement is asked a second time (only then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +243,8 @@ class Dossier:
     returned_at: datetime | None = None
     history: tuple[StatusChange, ...] = ()
     apologies: tuple[ApologySlip, ...] = ()
+    cutoff: time | None = None
+    """The procedure's same-day cut-off when the dossier was opened (None: none)."""
 
     @property
     def promised_date(self) -> date | None:
@@ -265,6 +272,7 @@ def open_dossier(
     at: datetime,
     calendar: WorkingCalendar,
     note: str | None = None,
+    cutoff: time | None = None,
 ) -> Dossier:
     """Start a dossier's life. Counter and postal dossiers are received on the spot and get a
     due date at once; online ones start as "submitted" and are dated when an official accepts."""
@@ -273,12 +281,12 @@ def open_dossier(
     channel = Channel(channel)
     when = calendar.to_local(at)
     status = _S.SUBMITTED if channel is Channel.ONLINE else _S.RECEIVED
-    dossier = Dossier(code, procedure_code, legal_days, channel, status)
+    dossier = Dossier(code, procedure_code, legal_days, channel, status, cutoff=cutoff)
     if status is _S.SUBMITTED:
         dossier.submitted_at = when
     else:
         dossier.received_at = when
-        dossier.due_date = calendar.due_date(when, legal_days)
+        dossier.due_date = calendar.due_date(when, legal_days, cutoff)
     dossier.history = (StatusChange(None, status, _require_actor(by), when, _clean(note)),)
     return dossier
 
@@ -292,6 +300,7 @@ def change_status(
     note: str | None = None,
     calendar: WorkingCalendar,
     public_note: str | None = None,
+    reason: str | None = None,
 ) -> StatusChange:
     """Move ``dossier`` to ``new_status`` and return the history entry written.
 
@@ -309,6 +318,14 @@ def change_status(
     note = _clean(note)
     if target in NOTE_REQUIRED and note is None:
         raise NoteRequired(f"changing a dossier to '{target}' needs a note saying why")
+    reason = _clean(reason)
+    if target is _S.SUPPLEMENT_REQUESTED and supplement_requests(dossier) >= 1:
+        if reason is None:
+            raise SupplementReasonRequired(
+                f"a supplement was already asked for {dossier.code}; the rules allow one request, so a "
+                "second one needs a reason (it is recorded and the dossier counts late)")
+    else:
+        reason = None  # a reason belongs only to a repeated supplement request
     when = calendar.to_local(at)
     if dossier.history and when < dossier.history[0].at:
         raise BeforeIntake(f"{when.isoformat()} is before {dossier.code} was received "
@@ -316,22 +333,33 @@ def change_status(
     if dossier.history and when < dossier.history[-1].at:
         raise OutOfOrder(f"{when.isoformat()} is before the last change of {dossier.code}")
 
-    change = StatusChange(current, target, _require_actor(by), when, note, _clean(public_note))
+    change = StatusChange(current, target, _require_actor(by), when, note, _clean(public_note), reason)
     dossier.history = (*dossier.history, change)
     dossier.status = target
     if target is _S.RECEIVED:
         dossier.received_at = when
-        dossier.due_date = calendar.due_date(when, dossier.legal_days)
+        dossier.due_date = calendar.due_date(when, dossier.legal_days, dossier.cutoff)
     if current in CLOCK_STOPPING:
         # Recomputed from the whole history rather than nudged, so it can never drift.
         dossier.due_date = calendar.shifted_due_date(
-            dossier.received_at, dossier.legal_days, pauses(dossier)
+            dossier.received_at, dossier.legal_days, pauses(dossier), dossier.cutoff
         )
     if target is _S.RESOLVED:
         dossier.resolved_at = when
     elif target is _S.RETURNED:
         dossier.returned_at = when
     return change
+
+
+def supplement_requests(dossier: Dossier) -> int:
+    """How many times a supplement was asked (Mẫu 02). The rules allow one; more counts late."""
+    return sum(1 for c in dossier.history if c.to_status is _S.SUPPLEMENT_REQUESTED)
+
+
+def counts_late(dossier: Dossier) -> bool:
+    """True when a supplement was asked more than once: such a dossier counts late for Decision
+    766 sub-index 2.1 whatever its dates (the period report's "resolved late" stays by date)."""
+    return supplement_requests(dossier) > 1
 
 
 def pauses(dossier: Dossier, *, until: datetime | None = None) -> list[Pause]:
@@ -358,7 +386,7 @@ def current_due_date(dossier: Dossier, *, today: date, calendar: WorkingCalendar
         return dossier.due_date
     end_of_today = datetime.combine(today, time(23, 59), tzinfo=calendar.tz)
     return calendar.shifted_due_date(
-        dossier.received_at, dossier.legal_days, pauses(dossier, until=end_of_today)
+        dossier.received_at, dossier.legal_days, pauses(dossier, until=end_of_today), dossier.cutoff
     )
 
 
@@ -416,37 +444,19 @@ def issue_apology(
 
 # -- codes --------------------------------------------------------------------------------------
 
-_SITE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.]*")
-_DOSSIER_CODE = re.compile(r"(?P<site>[A-Za-z0-9][A-Za-z0-9.]*)-(?P<day>\d{6})-(?P<n>\d{4})")
 
+def format_dossier_code(site_code: str, day: date, n: int, fmt: CodeFormat | None = None) -> str:
+    """``<site code>-<yymmdd>-<nnnn>``, e.g. ``H12.34-251122-0007`` (the ``site`` shape), or the
+    shape ``fmt`` says (see :mod:`server.domain.dossier_codes`).
 
-def format_dossier_code(site_code: str, day: date, n: int) -> str:
-    """``<site code>-<yymmdd>-<nnnn>``, e.g. ``H12.34-251122-0007``.
-
-    The site code is the agency code used on the portal; ``day`` is the local day of receipt
-    (submission for online dossiers); ``n`` is the daily sequence 1..9999, which storage hands
-    out (a busy commune receives ~200 a day). Only letters, digits and dots in the site code, so
-    the code is safe in URLs and MQTT topics and splits unambiguously on "-".
+    ``day`` is the local day of acceptance (submission for online dossiers); ``n`` is the daily
+    sequence from 1, written with at least four digits and widening past 9999, never wrapping.
     """
-    if not _SITE_CODE.fullmatch(site_code):
-        raise InvalidDossierCode(f"site code {site_code!r} may hold only letters, digits and dots")
-    if isinstance(day, datetime):
-        raise TypeError("pass the local day of receipt, not a datetime")
-    if not 1 <= n <= 9999:
-        raise InvalidDossierCode(f"daily sequence {n} is outside 1..9999")
-    return f"{site_code}-{day:%y%m%d}-{n:04d}"
+    fmt = fmt or CodeFormat(CodeShape.SITE, site_code)
+    return format_code(fmt, day, n)
 
 
-def parse_dossier_code(code: str) -> tuple[str, date, int]:
-    """The inverse of ``format_dossier_code``: (site code, day, sequence)."""
-    match = _DOSSIER_CODE.fullmatch(code.strip())
-    if not match:
-        raise InvalidDossierCode(f"{code!r} is not a dossier code like H12.34-251122-0007")
-    try:
-        day = datetime.strptime(match["day"], "%y%m%d").date()
-    except ValueError:
-        raise InvalidDossierCode(f"{code!r} has no valid date") from None
-    n = int(match["n"])
-    if n == 0:
-        raise InvalidDossierCode(f"{code!r} has sequence 0")
-    return match["site"], day, n
+def parse_dossier_code(code: str, shape: CodeShape | str | None = None) -> tuple[str, date, int]:
+    """The inverse of ``format_dossier_code``: (unit code, day, sequence), any shape."""
+    parsed = parse_code(code, shape)
+    return parsed.unit, parsed.day, parsed.n

@@ -83,7 +83,7 @@ def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], lis
     history = dossier.history
     first = history[0]
     replay = open_dossier(dossier.code, dossier.procedure_code, dossier.legal_days, dossier.channel,
-                          by=first.by, at=first.at, calendar=calendar)
+                          by=first.by, at=first.at, calendar=calendar, cutoff=dossier.cutoff)
     owner = acceptor(dossier)
     spans: list[Span] = []
     flows: list[Flow] = []
@@ -119,7 +119,7 @@ def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], lis
     for change in history[1:]:
         before = replay.status
         change_status(replay, change.to_status, by=change.by, at=change.at, note=change.note or "—",
-                      calendar=calendar)
+                      calendar=calendar, reason=change.reason or "—")
         day = calendar.local_date(change.at)
         target = change.to_status
         if target is _S.SUPPLEMENT_REQUESTED:

@@ -54,11 +54,20 @@ DOCS: dict[tuple[str, str], tuple[str, str, str]] = {
         "Vietnamese calendar. With `ticket_id` the ticket's QR tracks the dossier too."),
     ("get", "/api/v1/dossiers/{code}"): ("dossiers", "One dossier with its history", ""),
     ("post", "/api/v1/dossiers/{code}/status"): ("dossiers", "Change a dossier's status",
-        "Body `{status, note?}`. Statuses: received, processing, supplement_requested, fee_due, paused, "
+        "Body `{status, note?, public_note?, reason?}`. A second supplement request needs `reason` (422 "
+        "`second_supplement_needs_reason`) and counts late. Statuses: received, processing, supplement_requested, fee_due, paused, "
         "resolved, returned, withdrawn, refused (an unknown one is a 422 that lists them). Some need a note."),
     ("post", "/api/v1/dossiers/{code}/apology"): ("dossiers", "Apology and new date for a late dossier (Mẫu 04)",
         "Body `{new_date, reason}`."),
     ("get", "/api/v1/dossiers/{code}/slip.png"): ("dossiers", "The printed slip as an image", ""),
+    ("get", "/api/v1/forms"): ("forms", "The forms of Thông tư 03/2025/TT-VPCP", "Numbers and titles, 01–07."),
+    ("get", "/api/v1/dossiers/{code}/forms/{number}"): ("forms", "A dossier's form 01–06, to show or print",
+        "`number` 01 slip, 02 supplement request, 03 refusal, 04 apology, 05 stop notice, 06 processing-control "
+        "sheet. `?format=png` (default) or `escpos` (the printer's bytes), `&paper=80|58`. A form that does not "
+        "apply (03 for a dossier never refused) is 409 `form_not_applicable`. Roles: official, manager."),
+    ("get", "/api/v1/sites/{site}/forms/07"): ("forms", "The tracking book (Mẫu 07) of a period",
+        "`?from=YYYY-MM-DD&to=YYYY-MM-DD`; `&format=png` (an A4 landscape page, `&page=N`, header `X-Pages`), "
+        "`xlsx` (A4 worksheet) or `escpos` (a receipt-paper list)."),
     ("get", "/api/v1/track/{token}"): ("tracking", "Track a ticket or dossier (JSON)",
         "What the citizen's page `/t/{token}` shows: number, people ahead, estimated wait, now serving; later the "
         "dossier's status and appointment date. Public, rate-limited, names masked."),

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from devices.mqtt import check_id
 
 from .db import Database
-from .site_settings import SiteSettingsError, max_wait
+from .site_settings import SiteSettingsError, build_profile, max_wait, parse_cutoff
 from .tables import counters, procedures, service_procedures, services, sites
 
 
@@ -78,6 +78,26 @@ def parse_site_file(path: Path) -> dict[str, Any]:
         raise SiteFileError(f"{path}: [site.settings] {err}") from None
     _check_timezone(path, site.get("timezone", "Asia/Ho_Chi_Minh"))
     known = {p["code"] for p in seed_procedures()} | {p.get("code") for p in data.get("procedures", [])}
+    cutoffs = {}
+    for proc in data.get("procedures", []):
+        if not isinstance(proc, dict) or not proc.get("code"):
+            raise SiteFileError(f"{path}: a [[procedures]] entry lacks code")
+        if "cutoff" in proc:
+            try:
+                parse_cutoff(proc["cutoff"], "cutoff")
+            except SiteSettingsError as err:
+                raise SiteFileError(f"{path}: procedure {proc['code']}: {err}") from None
+            cutoffs[proc["code"]] = proc["cutoff"]
+    if "cutoffs" in site.get("settings", {}):
+        raise SiteFileError(f"{path}: [site.settings] cutoffs is written by site load; set cutoff = \"HH:MM\" "
+                            "on the procedure's [[procedures]] entry instead")
+    settings = {**site.get("settings", {}), **({"cutoffs": cutoffs} if cutoffs else {})}
+    try:
+        build_profile(site["id"], site["name"], None, site.get("timezone", "Asia/Ho_Chi_Minh"),
+                      json.dumps(settings, ensure_ascii=False))
+    except (SiteSettingsError, ValueError) as err:
+        raise SiteFileError(f"{path}: [site.settings] {err}") from None
+    site["settings"] = settings
     prefixes: set[str] = set()
     service_ids: set[str] = set()
     for svc in data.get("services", []):
@@ -112,9 +132,11 @@ def load_site(db: Database, path: Path) -> str:
         for proc in seed_procedures():
             _upsert(conn, procedures, proc, ["code"])
         for proc in data.get("procedures", []):
+            proc = {k: v for k, v in proc.items() if k != "cutoff"}  # per site: kept in the site's settings
             if conn.execute(select(procedures.c.code).where(procedures.c.code == proc["code"])).first():
-                conn.execute(update(procedures).where(procedures.c.code == proc["code"])
-                             .values(**{k: v for k, v in proc.items() if k != "code"}))
+                if len(proc) > 1:
+                    conn.execute(update(procedures).where(procedures.c.code == proc["code"])
+                                 .values(**{k: v for k, v in proc.items() if k != "code"}))
             else:
                 _upsert(conn, procedures, proc, ["code"])
         _upsert(conn, sites, {

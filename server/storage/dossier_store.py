@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -109,7 +109,7 @@ class DossierStore:
         ).all()
         history = tuple(
             d.StatusChange(d.DossierStatus(e.from_status) if e.from_status else None, d.DossierStatus(e.to_status),
-                           e.actor, e.at, e.note, e.public_note) for e in events
+                           e.actor, e.at, e.note, e.public_note, e.reason) for e in events
         )
         slips = tuple(
             d.ApologySlip(row.code, a.due_date, a.new_date, a.issued_at, a.actor, a.reason) for a in apologies
@@ -118,7 +118,7 @@ class DossierStore:
             code=row.code, procedure_code=row.procedure_code, legal_days=row.legal_days,
             channel=d.Channel(row.channel), status=d.DossierStatus(row.status), submitted_at=row.submitted_at,
             received_at=row.received_at, due_date=row.due_date, resolved_at=row.resolved_at,
-            returned_at=row.returned_at, history=history, apologies=slips,
+            returned_at=row.returned_at, history=history, apologies=slips, cutoff=row_cutoff(row),
         )
 
     @staticmethod
@@ -154,7 +154,7 @@ class DossierStore:
         for c in changes:
             conn.execute(insert(dossier_events).values(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
-                to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note,
+                to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note, reason=c.reason,
             ))
 
     # ---- intake ---------------------------------------------------------------------------
@@ -205,16 +205,19 @@ class DossierStore:
             profile = self.profile(conn, site)
             proc = self.procedure(conn, site, procedure_code)
             local = profile.calendar.to_local(now)
+            # Gapless per site and local day of acceptance (one UPDATE … RETURNING, a row lock).
             n = outbox.next_site_sequence(conn, site, f"dossier-{local:%y%m%d}")
-            code = d.format_dossier_code(profile.agency_code, local.date(), n)
+            code = profile.code_format.format(local.date(), n)
+            cutoff = profile.cutoff_for(proc["code"])
             dossier = d.open_dossier(code, proc["code"], proc["legal_days"], channel, by=actor, at=now,
-                                     calendar=profile.calendar)
+                                     calendar=profile.calendar, cutoff=cutoff)
             fields = self.derived(dossier, profile.calendar)
             dossier_id = conn.execute(insert(dossiers).values(
                 site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
                 channel=dossier.channel.value, ticket_id=ticket_id, token=token or secrets.token_urlsafe(16),
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
-                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now, **fields,
+                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now,
+                cutoff=cutoff.strftime("%H:%M") if cutoff else None, **fields,
             ).returning(dossiers.c.id)).scalar_one()
             self._write_events(conn, dossier_id, dossier.history)
             self._ledger(conn, dossier_id, site, dossier, profile.calendar)
@@ -223,8 +226,9 @@ class DossierStore:
     # ---- changes --------------------------------------------------------------------------
     def change_status(self, code: str, status: str, *, actor: str, note: str | None = None,
                       now: datetime | None = None, site: str | None = None,
-                      public_note: str | None = None) -> dict[str, Any]:
-        """``note`` stays internal; ``public_note`` is what the tracking page may show (masked)."""
+                      public_note: str | None = None, reason: str | None = None) -> dict[str, Any]:
+        """``note`` stays internal; ``public_note`` is what the tracking page may show (masked);
+        ``reason`` is required for a second supplement request (and only kept for one)."""
         now = now or utcnow()
         with self.db.write() as conn:
             row = self._row(conn, code, lock=True)
@@ -233,7 +237,7 @@ class DossierStore:
             dossier = self._load(conn, row)
             before = ledger.ledger(dossier, profile.calendar)[1]
             change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar,
-                                     public_note=public_note)
+                                     public_note=public_note, reason=reason)
             self._write_events(conn, row.id, [change])
             self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             fields = self.derived(dossier, profile.calendar)
@@ -293,11 +297,12 @@ class DossierStore:
             "due_at": _iso(appointment), "resolved_at": _iso(dossier.resolved_at),
             "returned_at": _iso(dossier.returned_at), "timeliness": timeliness.value if timeliness else None,
             "apology_due": d.apology_due(dossier, today=today, calendar=cal),
+            "supplement_requests": d.supplement_requests(dossier), "counts_late": d.counts_late(dossier),
             "token": row.token, "track_url": f"{self.public_url}/t/{row.token}",
             "history": [{
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value,
                 "label_vi": c.to_status.label_vi, "label_en": c.to_status.label_en,
-                "at": _iso(c.at), "by": c.by, "note": c.note, "public_note": c.public_note,
+                "at": _iso(c.at), "by": c.by, "note": c.note, "public_note": c.public_note, "reason": c.reason,
             } for c in dossier.history],
             "apologies": [{"issued_at": _iso(a.issued_at), "due_date": _iso(a.due_date), "new_date": _iso(a.new_date),
                            "by": a.by, "reason": a.reason} for a in dossier.apologies],
@@ -344,6 +349,12 @@ class DossierStore:
             original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=signer or last.actor,
             track_url=f"{self.public_url}/t/{row.token}",
         )
+
+
+def row_cutoff(row: Any) -> time | None:
+    """The cut-off stored with a dossier row (None: the procedure had none)."""
+    value = getattr(row, "cutoff", None)
+    return time.fromisoformat(value) if value else None
 
 
 def _local_iso(value: date | datetime | None, tz) -> str | None:

@@ -5,8 +5,9 @@ two queries."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import time
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, inspect, select
 
 from server.domain import dossiers as d
 from server.domain.ledger import ledger
@@ -24,7 +25,8 @@ def dossier_from(row, events, apologies) -> d.Dossier:
     slips = tuple(d.ApologySlip(row.code, a.due_date, a.new_date, a.issued_at, a.actor, a.reason) for a in apologies)
     return d.Dossier(code=row.code, procedure_code=row.procedure_code, legal_days=row.legal_days,
                      channel=d.Channel(row.channel), status=d.DossierStatus(row.status), history=history,
-                     apologies=slips)
+                     apologies=slips,
+                     cutoff=time.fromisoformat(row.cutoff) if getattr(row, "cutoff", None) else None)
 
 
 def rebuild(conn: Connection) -> int:
@@ -35,13 +37,20 @@ def rebuild(conn: Connection) -> int:
                  for r in conn.execute(select(sites)).all()}
     flows: Counter = Counter()
     last, seen = 0, 0
+    # Only the columns this revision is sure to have: migration 0008 runs this before later
+    # revisions add columns (0009's dossiers.cutoff, read when it is there).
+    have = {c["name"] for c in inspect(conn).get_columns("dossiers")}
+    wanted = [dossiers.c[name] for name in ("id", "site", "code", "procedure_code", "legal_days", "channel",
+                                            "status", "cutoff") if name in have]
+    event_columns = [dossier_events.c[name] for name in ("id", "dossier_id", "at", "from_status", "to_status",
+                                                         "actor", "note")]
     while True:
-        page = conn.execute(select(dossiers).where(dossiers.c.id > last).order_by(dossiers.c.id).limit(PAGE)).all()
+        page = conn.execute(select(*wanted).where(dossiers.c.id > last).order_by(dossiers.c.id).limit(PAGE)).all()
         if not page:
             break
         ids = [r.id for r in page]
         events, slips = defaultdict(list), defaultdict(list)
-        for e in conn.execute(select(dossier_events).where(dossier_events.c.dossier_id.in_(ids))
+        for e in conn.execute(select(*event_columns).where(dossier_events.c.dossier_id.in_(ids))
                               .order_by(dossier_events.c.id)).all():
             events[e.dossier_id].append(e)
         for a in conn.execute(select(dossier_apologies).where(dossier_apologies.c.dossier_id.in_(ids))

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import outbox, site_sequences
 
@@ -33,7 +34,12 @@ def next_site_sequence(conn: Connection, site: str, name: str) -> int:
     params = {"p_site": site, "p_name": name}
     value = conn.execute(_BUMP, params).scalar()
     if value is None:
-        conn.execute(insert(site_sequences).values(site=site, name=name, value=0))
+        # The first of its name (a new day's dossier counter): two transactions may get here at
+        # once on PostgreSQL; the loser's insert waits for the winner and does nothing, then its
+        # UPDATE … RETURNING takes the row lock after the winner and gets the next value.
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(site_sequences).values(site=site, name=name, value=0)
+                     .on_conflict_do_nothing(index_elements=["site", "name"]))
         value = conn.execute(_BUMP, params).scalar_one()
     return value
 

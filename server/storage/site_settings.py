@@ -6,7 +6,14 @@ Example::
      "calendar": {"extra_days_off": ["2026-09-01"], "extra_working_days": ["2026-08-29"]},
      "appointment_time": "16:00",
      "result_desk": "Quầy trả kết quả số 5",
-     "max_wait_minutes": 45}
+     "max_wait_minutes": 45,
+     "dossier_code": "tt03", "agency_code": "000.00.12.H12",
+     "cutoffs": {"2.000815": "15:00"}}
+
+``dossier_code`` picks the code shape (``site``, the default, ``tt03`` or ``tt04`` with
+``dossier_code_series``; see :mod:`server.domain.dossier_codes`). ``cutoffs`` is written by
+``motcua site load`` from the ``cutoff`` key of the site file's ``[[procedures]]`` entries: a
+dossier of that procedure accepted after that time counts from the next working day.
 
 Everything is optional; a bad value is a clear error naming the key, never a silent default.
 """
@@ -21,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from server.domain import score766
 from server.domain.calendar import WorkingCalendar
+from server.domain.dossier_codes import CodeFormat, CodeShape, InvalidDossierCode
 from server.domain.queue import DEFAULT_MAX_WAIT
 
 _AGENCY = re.compile(r"[A-Za-z0-9][A-Za-z0-9.]*")
@@ -41,6 +49,11 @@ class SiteProfile:
     appointment_time: time
     result_desk: str
     score_766: dict = field(default_factory=dict)  # Decision 766 weights, see server.domain.score766
+    code_format: CodeFormat = CodeFormat()
+    cutoffs: dict = field(default_factory=dict)  # procedure code -> time: same-day cut-off
+
+    def cutoff_for(self, procedure_code: str) -> time | None:
+        return self.cutoffs.get(procedure_code)
 
 
 def _dates(values, key: str) -> list[date]:
@@ -75,7 +88,24 @@ def build_profile(site_id: str, name: str, address: str | None, tz_name: str, se
         weights = score766.check_weights(settings.get("score_766", {}))
     except ValueError as err:
         raise SiteSettingsError(f"site {site_id}: settings.{err}") from None
-    return SiteProfile(site_id, name, address, ZoneInfo(tz_name), agency, calendar, appointment, desk, weights)
+    shape = settings.get("dossier_code", CodeShape.SITE.value)
+    try:
+        code_format = CodeFormat(shape, agency, settings.get("dossier_code_series"))
+    except InvalidDossierCode as err:
+        raise SiteSettingsError(f"site {site_id}: settings.{err}") from None
+    cutoffs = {code: parse_cutoff(value, f"cutoffs.{code}") for code, value in (settings.get("cutoffs") or {}).items()}
+    return SiteProfile(site_id, name, address, ZoneInfo(tz_name), agency, calendar, appointment, desk, weights,
+                       code_format, cutoffs)
+
+
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+def parse_cutoff(value, key: str) -> time:
+    """A procedure's same-day cut-off, ``"HH:MM"`` (24-hour) and nothing else."""
+    if not isinstance(value, str) or not _HHMM.fullmatch(value):
+        raise SiteSettingsError(f"{key} must be a time of day written HH:MM (like \"15:00\"), not {value!r}")
+    return time.fromisoformat(value)
 
 
 def max_wait(settings: dict | str | None) -> timedelta | None:

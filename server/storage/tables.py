@@ -254,6 +254,7 @@ dossiers = Table(
     Column("promised_date", Date),  # due date, or the new date of the last apology
     Column("external_id", String(80)),
     Column("idempotency_key", String(100)),  # a retried intake returns the first dossier
+    Column("cutoff", String(5)),  # the procedure's same-day cut-off "HH:MM" at acceptance (revision 0009)
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("site", "idempotency_key", name="uq_dossiers_site_idempotency_key"),
@@ -274,6 +275,7 @@ dossier_events = Table(
     Column("actor", String(80), nullable=False),
     Column("note", String(500)),  # internal: officials only
     Column("public_note", String(500)),  # for the citizen, masked on every public page (revision 0007)
+    Column("reason", String(500)),  # why a supplement was asked a second time (revision 0009)
     Column("exported_at", UTCDateTime),  # sent to the electronic one-stop system
     Index("ix_dossier_events_export", "exported_at", "id"),
 )

@@ -60,7 +60,7 @@ def tracking(n_lookups: int) -> tuple[float, float]:
                          channel="direct", actor="bench")
         for i, (text, _name) in enumerate(notes(8)):
             store.change_status(d["code"], "supplement_requested" if i % 2 == 0 else "processing", actor="bench",
-                                note="nội bộ", public_note=text)
+                                note="nội bộ", public_note=text, reason="nội bộ")
         lookups = TrackingStore(QueueStore(db, public_url="http://bench"), store)
 
         def per_lookup() -> float:

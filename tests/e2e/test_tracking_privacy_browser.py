@@ -60,7 +60,8 @@ def test_public_page_never_shows_an_id_or_the_name_whatever_was_typed(site, phon
     official.post(f"/api/v1/dossiers/{code}/status", json={"status": "processing"})
     for status, typed in TYPED[:3]:
         r = official.post(f"/api/v1/dossiers/{code}/status",
-                          json={"status": status, "note": INTERNAL, "public_note": typed})
+                          json={"status": status, "note": INTERNAL, "public_note": typed,
+                                "reason": INTERNAL})  # a second supplement request must say why
         assert r.status_code == 200, r.text
     # The open page reloads itself on each change (a reload from here could race with its own and abort).
     expect(phone.locator("#timeline li")).to_have_count(6)

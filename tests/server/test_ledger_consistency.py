@@ -43,7 +43,7 @@ def test_concurrent_changes_keep_the_ledger_equal_to_the_histories(db):
                                                 [("paused", "Chờ"), ("withdrawn", "Rút")],
                                                 [("refused", "Sai thủ tục")]]):
                     at += timedelta(days=rnd.randrange(1, 6))
-                    store.change_status(code, status, note=note, actor=f"canbo{k}", now=at)
+                    store.change_status(code, status, note=note, actor=f"canbo{k}", now=at, reason=note)
         except Exception as err:  # noqa: BLE001 — reported below
             errors.append(err)
 

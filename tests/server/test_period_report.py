@@ -101,7 +101,8 @@ def play(store: DossierStore, history: dict, *, until: datetime | None, done: se
         elif step[0] == "received":
             store.change_status(codes[name], "received", actor=step[1], now=moment)
         else:
-            store.change_status(codes[name], step[0], note=step[1], actor="canbo1", now=moment)
+            store.change_status(codes[name], step[0], note=step[1], actor="canbo1", now=moment,
+                                reason=step[1] if step[0] == "supplement_requested" else None)
 
 
 def report(db, store, period, today):

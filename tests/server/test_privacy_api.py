@@ -34,6 +34,8 @@ def dossier_with_notes(site, name=NAME):
                  ("paused", INTERNAL, None)]
         for status, note, public in steps:
             body = {"status": status, "note": note}
+            if status == "supplement_requested":
+                body["reason"] = "Giấy tờ bổ sung lần trước chưa đủ"  # needed by the second request
             if public is not None:
                 body["public_note"] = public
             r = c.post(f"/api/v1/dossiers/{d['code']}/status", json=body)

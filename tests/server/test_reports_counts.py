@@ -54,7 +54,7 @@ def generate(db) -> DossierStore:
             d = store.create(site="demo", procedure_code=MARITAL, applicant_name=f"Người Thứ {chr(65 + i)}{chr(65 + k)}",
                              channel=channel, actor="canbo1", now=filed)
             for status, when, note in steps:
-                store.change_status(d["code"], status, note=note, actor="canbo2", now=when)
+                store.change_status(d["code"], status, note=note, actor="canbo2", now=when, reason=note)
     return store
 
 

@@ -5,7 +5,7 @@ and the national status list) and the module's table must equal it.
 """
 
 import dataclasses
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -185,9 +185,9 @@ def test_changes_must_be_in_time_order():
 
 def test_counter_dossier_is_received_at_once_with_a_due_date():
     d = open_dossier("H12.34-251124-0003", "1.001193", 0, Channel.DIRECT,
-                     by="Lan", at=at(2025, 11, 24, 15, 1), calendar=CAL)
+                     by="Lan", at=at(2025, 11, 24, 15, 1), calendar=CAL, cutoff=time(15, 0))
     assert d.status == "received"
-    assert d.due_date == date(2025, 11, 25)  # same-day procedure after 15:00 -> Tue
+    assert d.due_date == date(2025, 11, 25)  # same-day procedure after its 15:00 cut-off -> Tue
     assert d.history[0].from_status is None and d.history[0].by == "Lan"
 
 
@@ -306,7 +306,7 @@ def test_format_dossier_code():
     assert format_dossier_code("000.00.12.H53", date(2026, 1, 5), 9999) == "000.00.12.H53-260105-9999"
 
 
-@pytest.mark.parametrize(("site", "n"), [("H12.34", 0), ("H12.34", 10000), ("H12-34", 1),
+@pytest.mark.parametrize(("site", "n"), [("H12.34", 0), ("H12.34", -1), ("H12-34", 1),
                                          ("H12/34", 1), ("", 1)])
 def test_format_dossier_code_rejects(site, n):
     with pytest.raises(InvalidDossierCode):
