@@ -76,7 +76,10 @@ async def _signed_site(request: Request, body: bytes) -> tuple[str, int]:
     return site, ts
 
 
-@router.get("/api/v1/province/sites/{site}/head")
+@router.get("/api/v1/province/sites/{site}/head", summary="Where the province stands for a site (province role)",
+            description="The highest `seq` the province holds for the site and its `hash`, and any `gap` or `broken` "
+                        "flag. Signed by the site's key (headers `X-Motcua-Site`, `X-Motcua-Time`, "
+                        "`X-Motcua-Signature`); 401 `bad_signature` / `signature_expired`, 403 `unknown_site`.")
 async def head(site: str, request: Request) -> dict:
     signed, _ = await _signed_site(request, b"")
     if signed != site:
@@ -84,7 +87,12 @@ async def head(site: str, request: Request) -> dict:
     return await run_in_threadpool(_store(request).head, site)
 
 
-@router.post("/api/v1/province/ingest")
+@router.post("/api/v1/province/ingest", summary="Take a batch of a site's journal (province role)",
+             description="Body `{site, site_head: {seq, hash}, events: [{seq, event_id, kind, at, body, prev_hash, "
+                         "hash}]}` signed by the site's key. Inserted once, keyed by (site, seq); answers "
+                         "`{site, seq, hash, added}` (the head held). 409 `sequence_gap` (refused, the missing seqs "
+                         "named), `chain_forked` / `event_edited` / `site_rewound` (the site is flagged) and "
+                         "`chain_broken` (flagged earlier: refused until `motcua province clear`).")
 async def ingest(request: Request) -> dict:
     body = await request.body()
     site, ts = await _signed_site(request, body)

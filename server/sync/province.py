@@ -35,6 +35,8 @@ from . import signing
 
 log = logging.getLogger("server.province")
 MAX_BATCH = 2000
+_INSERT_EVENTS = pg_insert(province_events).on_conflict_do_nothing(index_elements=["site", "seq"])
+"""Built once, executed with a list of rows (SQLAlchemy batches them into multi-row VALUES)."""
 
 
 class SyncRefused(DomainError):
@@ -140,8 +142,7 @@ class ProvinceStore:
                         else {"gap": str(err)[:500], "gap_at": now})
             else:
                 if added:
-                    conn.execute(pg_insert(province_events).values([{**e, "received_at": now} for e in added])
-                                 .on_conflict_do_nothing(index_elements=["site", "seq"]))
+                    conn.execute(_INSERT_EVENTS, [{**e, "received_at": now} for e in added])
                 values = {"head_seq": head.seq, "head_hash": head.hash, "last_batch_ts": max(ts, row.last_batch_ts),
                           "synced_at": now}
                 if added:
