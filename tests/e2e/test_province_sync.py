@@ -265,3 +265,38 @@ def test_bad_batches_are_refused_with_a_code_naming_the_site_and_nothing_merged(
     assert code(post_batch(base, "tram2", new_key, nxt[2:])) == (409, "chain_broken")  # flagged: refused
     assert "event 13 does not match its hash" in province.site_row("tram2").broken
     assert [e.seq for e in province.events("tram2")] == list(range(1, 13))
+
+
+def test_while_the_province_is_unreachable_the_site_keeps_working_shows_the_lag_then_catches_up(province, tmp_path):
+    from server.broker import free_port
+
+    key = province.register("demo")
+    port = free_port()  # the province's address, with nothing listening yet: the WAN is down
+    replica = ServerProcess(province.database_url, workdir=province.workdir, site="province", port=port,
+                            extra_env={"MOTCUA_ROLE": "province"})
+    add_tickets(site_db(tmp_path), 40)
+    (tmp_path / "site").mkdir(exist_ok=True)
+    site = ServerProcess(site_db(tmp_path), workdir=tmp_path / "site", extra_env={
+        "MOTCUA_PROVINCE_URL": replica.base_url, "MOTCUA_PROVINCE_KEY": key, "MOTCUA_SYNC_INTERVAL_S": "0.2",
+        "MOTCUA_SYNC_MAX_BACKOFF_S": "0.5"}).start()
+    try:
+        kiosk = site.cli("device-token", "--role", "kiosk", "--name", "kiosk-1")
+        r = httpx.post(f"{site.base_url}/api/v1/sites/demo/tickets", json={"service": "hotich", "idempotency_key": "offline-1"},
+                       headers={"Authorization": f"Bearer {kiosk}"})
+        assert r.status_code == 201  # the site works without its province
+
+        def sync_check():
+            checks = httpx.get(f"{site.base_url}/api/v1/health").json()["checks"]
+            return next(c for c in checks if c["name"] == "sync")
+
+        wait_for(lambda: "unreachable" in sync_check()["detail"], what="the failed try to show")
+        lagging = sync_check()
+        assert lagging["level"] == "warn" and lagging["detail"].startswith("chưa đồng bộ: 41 sự kiện, từ ")
+        assert 'id="sync-line"' in httpx.get(f"{site.base_url}/dashboard/demo").text
+
+        province.replicas.append(replica.start())  # the WAN is back
+        province.wait_for_head("demo", 41)
+        wait_for(lambda: "in step" in sync_check()["detail"], what="the lag to clear")
+        assert sync_check()["level"] == "ok" and same_events(province, site_rows(site_db(tmp_path)))
+    finally:
+        site.stop()
