@@ -18,6 +18,7 @@ from server.storage import catalog, journal, migrate
 from server.storage.db import Database
 from server.storage.queue_store import QueueStore
 from server.storage.tables import sync_journal, sync_state
+from tests.support.haproxy import HaProxy
 from tests.support.processes import ServerProcess
 from tests.support.province import Province, chain_breaks, post_batch, synthetic_events
 
@@ -300,3 +301,25 @@ def test_while_the_province_is_unreachable_the_site_keeps_working_shows_the_lag_
         assert sync_check()["level"] == "ok" and same_events(province, site_rows(site_db(tmp_path)))
     finally:
         site.stop()
+
+
+@pytest.mark.skipif(not HaProxy.available(), reason="needs haproxy (./run test installs it)")
+def test_through_haproxy_a_replica_killed_while_the_site_catches_up_costs_nothing(province, tmp_path):
+    key = province.register("demo")
+    province.start(2)
+    proxy = HaProxy(tmp_path, [r.port for r in province.replicas]).start()
+    add_tickets(site_db(tmp_path), 1500)
+    (tmp_path / "site").mkdir(exist_ok=True)
+    site = ServerProcess(site_db(tmp_path), workdir=tmp_path / "site", extra_env={
+        "MOTCUA_PROVINCE_URL": proxy.base_url, "MOTCUA_PROVINCE_KEY": key, "MOTCUA_SYNC_BATCH": "10",
+        "MOTCUA_SYNC_INTERVAL_S": "0.2", "MOTCUA_SYNC_MAX_BACKOFF_S": "0.5"}).start()
+    try:
+        wait_for(lambda: province.site_row("demo").head_seq >= 200, what="the catch-up to be under way")
+        province.replicas[0].kill9()
+        assert province.site_row("demo").head_seq < 1500  # killed while batches were still coming
+        province.wait_for_head("demo", 1500)
+    finally:
+        site.stop()
+        proxy.stop()
+    rows = site_rows(site_db(tmp_path))
+    assert same_events(province, rows) and province.site_row("demo").broken is None
