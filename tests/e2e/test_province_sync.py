@@ -5,6 +5,7 @@ bad batches are refused with a clear code and the site named; a site restored fr
 backup is flagged (went back, then forked), never merged.
 """
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from server.storage import catalog, journal, migrate
 from server.storage.db import Database
 from server.storage.queue_store import QueueStore
 from server.storage.tables import sync_journal, sync_state
+from server.sync import signing
 from tests.support.haproxy import HaProxy
 from tests.support.processes import ServerProcess
 from tests.support.province import Province, chain_breaks, post_batch, synthetic_events
@@ -249,6 +251,12 @@ def test_bad_batches_are_refused_with_a_code_naming_the_site_and_nothing_merged(
     assert code(post_batch(base, "tram2", key, first, ts=int(time.time()) - 3600)) == (401, "signature_expired")
     r = httpx.post(base + "/api/v1/province/ingest", content=b"{not json")
     assert code(r) == (401, "signature_missing")
+    path = "/api/v1/province/ingest"
+    for garbage in (b"{not json", b'{"site": "tram2", "site_head": {"seq": 0, "hash": "x"}, "events": []}',
+                    json.dumps({"site": "tram2", "site_head": {"seq": 10, "hash": first[-1]["hash"]},
+                                "events": [first[1], first[0]]}).encode()):
+        signed = signing.headers(key, "tram2", int(time.time()), "POST", path, garbage)
+        assert code(httpx.post(base + path, content=garbage, headers=signed)) == (422, "invalid_batch")
 
     nxt = synthetic_events("tram2", 5, start=11, prev=first[-1]["hash"])
     gap = post_batch(base, "tram2", key, nxt[1:])
