@@ -237,6 +237,9 @@ def _site_error(url):
 
 def test_bad_batches_are_refused_with_a_code_naming_the_site_and_nothing_merged(province, tmp_path):
     key = province.register("tram2")
+    again = subprocess.run([sys.executable, "-m", "motcua", "province", "register", "tram2", "--name", "x"],
+                           env=province._process().env(), cwd=province.workdir, capture_output=True, text=True)
+    assert again.returncode == 2 and "already registered" in again.stderr and again.stdout == ""
     province.start(1)
     base = province.replicas[0].base_url
     first = synthetic_events("tram2", 10)
