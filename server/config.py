@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     """At a site: the province's base URL (``https://province.example.vn``); unset, no up-sync."""
     province_key: str | None = None
     """At a site: the key ``motcua province register`` printed for it there."""
-    sync_batch: int = Field(default=500, ge=1, le=2000)
+    sync_batch: int = Field(default=500, ge=1, le=1000)
     """Events per up-sync request (memory stays one batch whatever the backlog)."""
     sync_interval_s: float = Field(default=2.0, gt=0)
     """How often the up-sync looks for new events when it is in step."""
