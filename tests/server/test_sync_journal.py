@@ -101,3 +101,24 @@ def test_the_lag_counts_what_the_province_has_not_acknowledged(db):
     assert (before.pending, after.pending, after.acked_seq) == (5, 2, 3)
     assert after.since is not None and after.since.isoformat(timespec="milliseconds") == \
         datetime.fromisoformat(rows(db)[3].at).isoformat(timespec="milliseconds")
+
+
+def test_the_doctor_says_how_many_events_the_province_lacks_and_since_when_in_local_time(db):
+    from datetime import timezone
+
+    from server.ops.health import BrokerView, SyncView, run_checks
+
+    at = datetime(2026, 12, 5, 1, 12, tzinfo=timezone.utc)  # 08:12 in Hà Nội
+    with db.write() as conn:
+        for i in range(1240):
+            journal.record(conn, "demo", "ticket", {"ticket": i}, at)
+
+    def sync_line(now, url="https://tinh.example.vn"):
+        report = run_checks(db, broker=BrokerView(False, False), devices={}, now=now, sync=SyncView("demo", url))
+        return next(c for c in report.checks if c.name == "sync")
+
+    late = sync_line(datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc))
+    assert late.level == "warn" and late.detail.startswith("chưa đồng bộ: 1.240 sự kiện, từ 08:12 / ")
+    assert sync_line(at).level == "ok"  # just written: not yet a worry
+    alone = sync_line(at, url=None)
+    assert alone.level == "ok" and "no province configured" in alone.detail
