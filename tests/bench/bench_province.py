@@ -14,6 +14,8 @@ and finished, 200 dossiers received → processing → resolved → returned, 50
 rows this writes), then ``motcua server`` started with the province reachable → seconds until the
 province holds the last event (includes the site's process start). Floor: the same rows by bare
 ``INSERT … ON CONFLICT`` in batches of 500 from one thread. Ratio = catch-up ÷ floor (lower is better).
+Also the site server's peak RSS over the catch-up (``--day-factor 5`` writes five days' worth, to
+see that memory does not grow with the backlog).
 Prints figures, asserts nothing.
 """
 
@@ -92,24 +94,24 @@ def http_ingest(province: Province, keys: dict[str, str], chains: dict[str, list
     return time.perf_counter() - start
 
 
-def busy_day(path: Path) -> int:
+def busy_day(path: Path, days: int = 1) -> int:
     """A centre's day written the way the server writes it; returns the journal's length."""
     db = Database(f"sqlite:///{path}", sqlite_synchronous="NORMAL").open()
     migrate.upgrade(db)
     catalog.load_site(db, catalog.demo_site_file())
     queue, dossiers = QueueStore(db, public_url="http://x"), DossierStore(db, public_url="http://x")
     queue.set_counter("demo", "1", "open", actor="canbo1")
-    ids = [queue.issue("demo", "hotich", f"day-{i:05d}")[0]["id"] for i in range(2000)]
+    ids = [queue.issue("demo", "hotich", f"day-{i:06d}")[0]["id"] for i in range(2000 * days)]
     for n, ticket_id in enumerate(ids):
         queue.call_next("demo", "1", actor="canbo1")
         queue.ticket_action(ticket_id, "start", actor="canbo1")
-        if n < 200:
+        if n % 10 == 0:
             code = dossiers.create(site="demo", procedure_code="1.001193", applicant_name="NGUYỄN VĂN AN",
                                    channel="direct", actor="canbo1", ticket_id=ticket_id)["code"]
             for status in ("processing", "resolved", "returned"):
                 dossiers.change_status(code, status, actor="canbo1")
     queue.ticket_action(ids[-1], "finish", actor="canbo1")
-    for ticket_id in ids[:500]:
+    for ticket_id in ids[:500 * days]:
         rate(db, ticket_id, "satisfied", actor="kiosk-1", site="demo")
     with db.read() as conn:
         from sqlalchemy import func, select
@@ -127,6 +129,14 @@ def journal_chain(path: Path) -> list[dict]:
         events = [e.as_dict() for e in journal.read(conn, "demo", 1, 10**7)]
     db.close()
     return events
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), MiB: one batch in memory whatever the backlog."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def run_once(pg: PostgresServer, work: Path, day_file: Path, day_events: int, args) -> dict:
@@ -154,12 +164,13 @@ def run_once(pg: PostgresServer, work: Path, day_file: Path, day_events: int, ar
         site.start()
         province.wait_for_head("demo", day_events, timeout=600)
         catchup_s = time.perf_counter() - start
+        peak_mb = peak_rss_mb(site.process.pid)
         site.stop()
         with psycopg.connect(dsn(url), autocommit=True) as c:
             c.execute("TRUNCATE bench_floor_events")
         floor_day_s = floor_insert(url, {"demo": journal_chain(day_file)})
         return {"ingest": total / http_s, "ingest_floor": total / floor_s, "held_ok": held == total,
-                "catchup": catchup_s, "catchup_floor": floor_day_s}
+                "catchup": catchup_s, "catchup_floor": floor_day_s, "site_peak_mb": peak_mb}
     finally:
         province.stop()
 
@@ -170,13 +181,14 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=4)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--day-factor", type=int, default=1, help="days of a busy centre kept offline")
     args = parser.parse_args()
     pg = PostgresServer().start()
     work = Path(tempfile.mkdtemp(prefix="motcua-bench-province-"))
     try:
         day_file = work / "day.sqlite3"
         t = time.perf_counter()
-        day_events = busy_day(day_file)
+        day_events = busy_day(day_file, args.day_factor)
         print(f"busy day: {day_events} journal events written in {time.perf_counter() - t:.1f} s")
         results = []
         for run in range(args.runs):
@@ -184,7 +196,8 @@ def main() -> None:
             results.append(r)
             print(f"run {run + 1}: ingest {r['ingest']:.0f} events/s (floor {r['ingest_floor']:.0f}, ratio "
                   f"{r['ingest'] / r['ingest_floor']:.2f}, all held: {r['held_ok']}); catch-up {r['catchup']:.2f} s "
-                  f"(floor {r['catchup_floor']:.2f} s, ratio {r['catchup'] / r['catchup_floor']:.1f})")
+                  f"(floor {r['catchup_floor']:.2f} s, ratio {r['catchup'] / r['catchup_floor']:.1f}); "
+                  f"site peak RSS {r['site_peak_mb']:.0f} MiB")
 
         def line(name, key, unit, fmt):
             values = sorted(r[key] for r in results)
@@ -195,11 +208,12 @@ def main() -> None:
         print("  " + line("ingest floor (bare INSERT … ON CONFLICT)", "ingest_floor", "events/s", ".0f"))
         ratios = sorted(r["ingest"] / r["ingest_floor"] for r in results)
         print(f"  ratio HTTP/floor: min {ratios[0]:.2f} / median {statistics.median(ratios):.2f} / max {ratios[-1]:.2f}")
-        print(f"one-day outage ({day_events} events):")
+        print(f"{args.day_factor}-day outage ({day_events} events):")
         print("  " + line("catch-up", "catchup", "s", ".2f"))
         print("  " + line("catch-up floor (bare INSERT … ON CONFLICT)", "catchup_floor", "s", ".2f"))
         ratios = sorted(r["catchup"] / r["catchup_floor"] for r in results)
         print(f"  ratio catch-up/floor: min {ratios[0]:.1f} / median {statistics.median(ratios):.1f} / max {ratios[-1]:.1f}")
+        print("  " + line("site server peak RSS during the catch-up", "site_peak_mb", "MiB", ".0f"))
     finally:
         pg.stop()
         shutil.rmtree(work, ignore_errors=True)
