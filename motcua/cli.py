@@ -67,13 +67,14 @@ def server(
     host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 for the LAN)"),
     port: int = typer.Option(8000),
     config: Optional[Path] = ConfigOpt,
+    role: Optional[str] = typer.Option(None, "--role", help="site (default) or province (PostgreSQL; MOTCUA_ROLE)"),
 ) -> None:
     """Run the HTTP API, tracking pages and the MQTT outbox publisher (migrates the schema first)."""
     from server.api.app import create_app
     from server.config import ConfigError
     from server.ops import serve
 
-    settings = _settings(config)
+    settings = _settings(config, role=role)
     try:
         settings.check()
     except ConfigError as err:
@@ -202,7 +203,7 @@ def _mount_optional() -> None:
     if devices_app is not None:
         app.add_typer(devices_app, name="devices", help="Check printers, card readers and displays on site")
     importlib.import_module("motcua.tokens").register(app)  # motcua token list|issue|revoke
-    for module in ("kiosk.cli", "counter.cli", "motcua.ops_cli", "motcua.device_cli"):
+    for module in ("kiosk.cli", "counter.cli", "motcua.ops_cli", "motcua.device_cli", "motcua.province_cli"):
         try:
             part = importlib.import_module(module)
         except ImportError as err:

@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
     def doctor(config: Optional[Path] = ConfigOpt,
                wait: float = typer.Option(3.0, help="seconds to wait for the broker's answer")) -> None:
         """Check database, schema, broker, publisher lag, disk, clock and devices; say what to do."""
-        from server.ops.health import run_checks
+        from server.ops.health import SyncView, run_checks
         from server.ops.watch import probe_broker
         from server.storage.db import Database
 
@@ -99,7 +99,8 @@ def register(app: typer.Typer) -> None:
         if missing is None or missing.exists():
             db.open()  # else the check reports the missing file; opening would create it
         try:
-            report = run_checks(db, broker=broker, devices=devices)
+            report = run_checks(db, broker=broker, devices=devices,
+                                sync=SyncView(settings.site, settings.province_url))
         finally:
             db.close()
         for line in report.lines():

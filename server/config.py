@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     login_address_failures_per_minute: int = Field(default=10, ge=1)
     """Wrong passwords one client address may send per minute (any accounts) before a 429."""
 
+    # -- the province tier (issue 12; docs/province.md)
+    role: str = "site"
+    """``site`` (the system of record, SQLite or PostgreSQL) or ``province`` (PostgreSQL only:
+    takes sites' journals at ``/api/v1/province/ingest``; ``motcua server --role province``)."""
+    province_url: str | None = None
+    """At a site: the province's base URL (``https://province.example.vn``); unset, no up-sync."""
+    province_key: str | None = None
+    """At a site: the key ``motcua province register`` printed for it there."""
+    sync_batch: int = Field(default=500, ge=1, le=1000)
+    """Events per up-sync request (memory stays one batch whatever the backlog)."""
+    sync_interval_s: float = Field(default=2.0, gt=0)
+    """How often the up-sync looks for new events when it is in step."""
+    sync_max_backoff_s: float = Field(default=60.0, gt=0)
+    """The longest wait between tries while the province is unreachable."""
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -93,6 +108,21 @@ class Settings(BaseSettings):
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ConfigError("MOTCUA_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
         self.check_database()
+        self.check_role()
+        return self
+
+    def check_role(self) -> "Settings":
+        if self.role not in ("site", "province"):
+            raise ConfigError(f"MOTCUA_ROLE={self.role!r}: write site (a centre) or province")
+        if self.role == "province" and not self.database_url.startswith("postgresql"):
+            raise ConfigError("MOTCUA_ROLE=province needs PostgreSQL: set MOTCUA_DATABASE_URL="
+                              "postgresql+psycopg://user:pass@host/db (several replicas share it)")
+        if self.role == "site" and self.province_url:
+            if not self.province_url.startswith(("https://", "http://")):
+                raise ConfigError(f"MOTCUA_PROVINCE_URL={self.province_url!r}: write https://HOST[:PORT]")
+            if not self.province_key:
+                raise ConfigError("MOTCUA_PROVINCE_URL is set but MOTCUA_PROVINCE_KEY is not: set the key "
+                                  "`motcua province register SITE` printed at the province")
         return self
 
     def check_database(self) -> "Settings":

@@ -26,10 +26,12 @@ from server.connector.base import ConnectorSync
 from server.connector.sim import SimOneStop
 from server.storage.dossier_store import DossierStore
 from server.storage.tracking import TrackingStore
+from server.sync.province import ProvinceStore
+from server.sync.sender import UpSync
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_forms, routes_ratings, routes_reports, routes_track
-from . import routes_privacy
+from . import routes_privacy, routes_province
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
 
@@ -85,9 +87,19 @@ def create_app(settings: Settings) -> FastAPI:
             publisher.on_tick = BrokerLog(settings.mqtt_url).tick
             publisher.start()
         app.state.publisher = publisher
+        upsync = None
+        if settings.role == "site" and settings.province_url and settings.province_key:
+            upsync = UpSync(db, settings.site, settings.province_url, settings.province_key,
+                            batch=settings.sync_batch, interval_s=settings.sync_interval_s,
+                            max_backoff_s=settings.sync_max_backoff_s).start()
+        app.state.upsync = upsync
+        if settings.role == "province":
+            app.state.province = ProvinceStore(db)
         try:
             yield
         finally:
+            if upsync is not None:
+                upsync.stop()
             if publisher is not None:
                 publisher.stop()
             if app.state.connector is not None:
@@ -115,6 +127,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)
     app.include_router(routes_privacy.router)
+    if settings.role == "province":
+        app.include_router(routes_province.router)
     api_docs.install(app)
     app.mount("/static", StaticFiles(directory=str(routes_track.WEB / "static")), name="static")
 

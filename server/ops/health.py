@@ -24,6 +24,8 @@ from .problems import first_line
 CLOCK_FLOOR = datetime(2025, 1, 1, tzinfo=timezone.utc)
 """No motcua site runs before this: a clock earlier than it lost its time (flat CMOS battery)."""
 LAG_WARN_S = 30
+SYNC_WARN_S = 15 * 60
+"""Events older than this not yet at the province make the sync line a warning."""
 DISK_WARN_BYTES = 1 << 30
 
 
@@ -73,13 +75,15 @@ class Report:
 
 
 def run_checks(db: Database, *, broker: BrokerView, devices: dict[str, DeviceView],
-               now: datetime | None = None) -> Report:
+               now: datetime | None = None, sync: SyncView | None = None) -> Report:
     now = now or datetime.now(timezone.utc)
     report = Report()
     reachable = _database(db, report)
     if reachable:
         _migrations(db, report)
         _publisher(db, broker, report, now)
+        if sync is not None:
+            _sync(db, sync, report, now)
     _broker(broker, report)
     _disk(db, report)
     _clock(db if reachable else None, report, now)
@@ -149,6 +153,45 @@ def _publisher(db: Database, broker: BrokerView, report: Report, now: datetime) 
     else:
         report.checks.append(Check("publisher", "warn", detail,
                                    "màn hình/loa chưa nhận số gọi: xem dòng broker / displays lag: see the broker line"))
+
+
+@dataclass(frozen=True)
+class SyncView:
+    """What the site's settings say about the up-sync (``MOTCUA_PROVINCE_URL``)."""
+    site: str
+    province_url: str | None
+    tz: str = "Asia/Ho_Chi_Minh"
+
+
+def _sync(db: Database, sync: SyncView, report: Report, now: datetime) -> None:
+    """The province lag: "chưa đồng bộ: 1.240 sự kiện, từ 08:12" (local time of the first one)."""
+    from zoneinfo import ZoneInfo
+
+    from server.storage.journal import lag
+
+    with db.read() as conn:
+        state = lag(conn, sync.site)
+    if not sync.province_url:
+        report.checks.append(Check("sync", "ok", f"no province configured (MOTCUA_PROVINCE_URL unset); "
+                                                 f"{state.pending} event(s) kept at the site"))
+        return
+    if state.pending == 0:
+        report.checks.append(Check("sync", "ok", f"đã đồng bộ / in step with the province (seq {state.acked_seq})"))
+        return
+    count = f"{state.pending:,}".replace(",", ".")
+    since = state.since.astimezone(ZoneInfo(sync.tz)) if state.since else None
+    shown = since.strftime("%H:%M") if since and since.date() == now.astimezone(ZoneInfo(sync.tz)).date() \
+        else since.strftime("%d/%m %H:%M") if since else "?"
+    detail = f"chưa đồng bộ: {count} sự kiện, từ {shown} / not yet at the province: {state.pending} events"
+    if state.error:
+        detail += f"; last try: {state.error}"
+    old = state.since is not None and (now - state.since).total_seconds() > SYNC_WARN_S
+    if old or state.error:
+        report.checks.append(Check("sync", "warn", detail,
+                                   "mạng tới tỉnh? / check the WAN and MOTCUA_PROVINCE_URL/KEY; the site keeps "
+                                   "working and catches up by itself (docs/province.md)"))
+    else:
+        report.checks.append(Check("sync", "ok", detail))
 
 
 def _broker(broker: BrokerView, report: Report) -> None:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from .health import BrokerView, run_checks
+from .health import BrokerView, SyncView, run_checks
 from .problems import ProblemLog, first_line
 
 log = logging.getLogger("server.database")
@@ -37,7 +37,9 @@ def health(request: Request) -> JSONResponse:
     app = request.app
     broker = broker_view(app)
     watch = getattr(app.state, "device_watch", None)
-    report = run_checks(app.state.db, broker=broker, devices=watch.snapshot() if watch else {})
+    settings = app.state.settings
+    sync = SyncView(settings.site, settings.province_url) if settings.role == "site" else None
+    report = run_checks(app.state.db, broker=broker, devices=watch.snapshot() if watch else {}, sync=sync)
     problem = getattr(app.state, "database_problem", None)
     if problem is not None and report.checks[0].level == "ok":
         problem.ok("reachable again")

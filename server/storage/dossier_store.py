@@ -21,7 +21,7 @@ from server.domain import dossiers as d
 from server.domain import ledger
 from server.domain.errors import InvalidInput, NotFound
 
-from . import ledger_store, outbox
+from . import journal, ledger_store, outbox
 from .db import Database
 from .site_settings import SiteProfile, build_profile
 from .tables import (
@@ -150,12 +150,19 @@ class DossierStore:
         ledger_store.replace_spans(conn, dossier_id, site, channel, procedure, spans)
         ledger_store.add_flows(conn, site, channel, procedure, ledger.new_flows(flows_before or [], flows))
 
-    def _write_events(self, conn, dossier_id: int, changes) -> None:
+    def _write_events(self, conn, dossier_id: int, changes, dossier: d.Dossier, site: str) -> None:
+        """History rows, and each in the sync journal: codes, statuses and dates, never the
+        applicant's name, phone or the notes (they may name people)."""
         for c in changes:
             conn.execute(insert(dossier_events).values(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
                 to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note, reason=c.reason,
             ))
+            journal.record(conn, site, "dossier", {
+                "code": dossier.code, "procedure": dossier.procedure_code, "channel": dossier.channel.value,
+                "from": c.from_status.value if c.from_status else None, "to": c.to_status.value, "actor": c.by,
+                "due_date": dossier.due_date.isoformat() if dossier.due_date else None,
+            }, c.at)
 
     # ---- intake ---------------------------------------------------------------------------
     def create(self, **kwargs: Any) -> dict[str, Any]:
@@ -219,7 +226,7 @@ class DossierStore:
                 external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now,
                 cutoff=cutoff.strftime("%H:%M") if cutoff else None, **fields,
             ).returning(dossiers.c.id)).scalar_one()
-            self._write_events(conn, dossier_id, dossier.history)
+            self._write_events(conn, dossier_id, dossier.history, dossier, site)
             self._ledger(conn, dossier_id, site, dossier, profile.calendar)
             return self._view(conn, self._row(conn, code), dossier, profile, proc), True
 
@@ -238,7 +245,7 @@ class DossierStore:
             before = ledger.ledger(dossier, profile.calendar)[1]
             change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar,
                                      public_note=public_note, reason=reason)
-            self._write_events(conn, row.id, [change])
+            self._write_events(conn, row.id, [change], dossier, row.site)
             self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             fields = self.derived(dossier, profile.calendar)
             conn.execute(update(dossiers).where(dossiers.c.id == row.id).values(updated_at=now, **fields))

@@ -18,7 +18,7 @@ from devices.mqtt import Topics
 from server.domain import queue as q
 from server.domain.errors import InvalidInput, NotFound
 
-from . import outbox
+from . import journal, outbox
 from .queue_claims import Retry, pick, run_claim
 from .queue_reads import QueueReads
 from .queue_rows import (
@@ -94,7 +94,7 @@ class QueueStore(QueueReads):
                 "est_wait_s": ticket.est_wait_s, "citizen_hash": citizen_hash, "citizen_name": citizen_name,
                 "source": actor, **_TICKET_DEFAULTS,
             }).scalar_one()
-            self._event(conn, ticket.id, now, "issue", "waiting", None, service_id, actor)
+            self._event(conn, ticket, now, "issue", "waiting", None, service_id, actor)
             counts["waiting"] = counts.get("waiting", 0) + 1
             self._emit_queue_state(conn, site, service_id, day, now, speed=speed, counts=counts)
             return self._view(conn, ticket, token=token, ahead=ahead), True
@@ -153,10 +153,10 @@ class QueueStore(QueueReads):
         finished = q.call(counter, ticket, current, now)
         if finished is not None:
             self._save_ticket(conn, finished, was=q.TicketStatus.SERVING)
-            self._event(conn, finished.id, now, "finish", finished.status, counter.id, finished.service, actor)
+            self._event(conn, finished, now, "finish", finished.status, counter.id, finished.service, actor)
         self._save_ticket(conn, ticket, official=actor, was=was)
         self._save_counter(conn, counter, official=actor)
-        self._event(conn, ticket.id, now, "call", ticket.status, counter.id, ticket.service, actor)
+        self._event(conn, ticket, now, "call", ticket.status, counter.id, ticket.service, actor)
         self._emit_call(conn, counter, ticket, now, recall=False)
         self._emit_counter_state(conn, counter, ticket, now)
         self._emit_queue_state(conn, counter.site, ticket.service, ticket.day, now, last_called=ticket.label)
@@ -259,7 +259,7 @@ class QueueStore(QueueReads):
             else:  # pragma: no cover - routes only pass known actions
                 raise InvalidInput(f"unknown action {action}")
             self._save_ticket(conn, ticket, was=was)
-            self._event(conn, ticket.id, now, action, ticket.status, counter.id if counter else None, ticket.service, actor)
+            self._event(conn, ticket, now, action, ticket.status, counter.id if counter else None, ticket.service, actor)
             if counter is not None:
                 self._save_counter(conn, counter)
                 if announce:
@@ -292,11 +292,17 @@ class QueueStore(QueueReads):
             update(counters).where(counters.c.site == counter.site, counters.c.id == counter.id).values(**values)
         )
 
-    def _event(self, conn, ticket_id, now, action, status, counter_id, service, actor, note=None) -> None:
+    def _event(self, conn, ticket: q.Ticket, now, action, status, counter_id, service, actor, note=None) -> None:
+        """The ticket's history row, and the same fact in the sync journal (no citizen data)."""
         conn.execute(_INSERT_TICKET_EVENT, {
-            "ticket_id": ticket_id, "at": now, "action": action, "status": str(status), "counter": counter_id,
+            "ticket_id": ticket.id, "at": now, "action": action, "status": str(status), "counter": counter_id,
             "service": service, "actor": actor, "note": note,
         })
+        journal.record(conn, ticket.site, "call" if action in ("call", "recall") else "ticket", {
+            "ticket": ticket.id, "label": ticket.label, "day": ticket.day.isoformat(), "action": action,
+            "status": str(status), "service": service, "counter": counter_id, "actor": actor,
+            "priority": ticket.priority.value if ticket.priority else None,
+        }, now)
 
     # ---- events ---------------------------------------------------------------------------
     def _emit_call(self, conn, counter: q.Counter, ticket: q.Ticket, now, *, recall: bool) -> None:

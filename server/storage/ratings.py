@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.domain.errors import DomainError, NotFound
 
+from . import journal
 from .db import Database
 from .tables import dossiers, ticket_ratings, tickets
 
@@ -72,6 +73,11 @@ def rate(db: Database, ticket_id: int, rating: str, *, actor: str, site: str | N
             values = dict(ticket_id=ticket_id, site=t.site, day=t.day, rating=rating, dossier_id=dossier_id,
                           official=t.official, service=t.service, rated_at=now, actor=actor)
             conn.execute(insert(ticket_ratings).values(**values))
+            dossier_code = conn.execute(select(dossiers.c.code).where(dossiers.c.id == dossier_id)).scalar() \
+                if dossier_id is not None else None
+            journal.record(conn, t.site, "rating", {
+                "ticket": ticket_id, "day": t.day.isoformat(), "rating": rating, "dossier": dossier_code,
+                "official": t.official, "service": t.service, "actor": actor}, now)
     except IntegrityError:  # a concurrent rating of the same ticket committed first
         raise AlreadyRated(f"ticket {ticket_id} was already rated") from None
     return {**{k: v for k, v in values.items() if k not in ("day", "rated_at")}, "rated_at": now.isoformat(),

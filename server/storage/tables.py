@@ -358,3 +358,68 @@ dossier_spans = Table(
     Index("ix_dossier_spans_holding", "span_class", "start_on", "end_on", "site", "state", "channel",
           "procedure_code", "official", "due_date", "stopped_on", "supplements"),  # covering
 )
+
+# -- upward sync (revision 0010) -----------------------------------------------------------------
+# ``sync_journal`` (at a site): every durable event a province needs (ticket issued and every
+# status change, calls, dossier events, ratings), written by ``server.storage.journal`` in the same
+# transaction as the change; a per-site gapless ``seq`` and a hash chain (each row carries the hash
+# of the one before). ``sync_state``: what the province last acknowledged, so the lag is readable
+# by ``motcua doctor`` in another process. ``province_sites`` / ``province_events`` (at the
+# province): registered sites with their signing keys and chain heads, and the events received.
+
+sync_journal = Table(
+    "sync_journal",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("at", String(32), nullable=False),  # ISO-8601 UTC text, hashed as written
+    Column("body", Text, nullable=False),  # canonical JSON text, hashed as written
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("acked_seq", Integer, nullable=False, default=0),
+    Column("acked_hash", String(64)),
+    Column("acked_at", UTCDateTime),
+    Column("attempt_at", UTCDateTime),
+    Column("error", String(500)),
+)
+
+province_sites = Table(
+    "province_sites",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("previous_key", String(100)),
+    Column("previous_until", UTCDateTime),
+    Column("head_seq", Integer, nullable=False, default=0),
+    Column("head_hash", String(64), nullable=False),
+    Column("last_batch_ts", Integer, nullable=False, default=0),  # the site's signed clock, seconds
+    Column("registered_at", UTCDateTime, nullable=False),
+    Column("synced_at", UTCDateTime),
+    Column("gap", String(500)),  # the last refused gap, named
+    Column("gap_at", UTCDateTime),
+    Column("broken", String(500)),  # why the chain is broken: ingest refused until cleared
+    Column("broken_at", UTCDateTime),
+)
+
+province_events = Table(
+    "province_events",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)

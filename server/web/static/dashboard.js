@@ -43,7 +43,7 @@
     var signed = !!token;
     $("login").hidden = signed; $("dashboard").hidden = !signed; $("account").hidden = !signed;
     $("who").textContent = user || "";
-    if (signed) load(today ? query() : "");
+    if (signed) { syncLine(); load(today ? query() : ""); }
   }
   function signOut(message) {
     token = null; user = null; today = null;
@@ -109,7 +109,15 @@
         status("ready");
       }).catch(function (err) { if (mine === seq) fail(err); });
   }
-  function reload() { try { load(query()); } catch (err) { fail(err); } }
+  function syncLine() {  // the province lag from the health checks ("chưa đồng bộ: 1.240 sự kiện, từ 08:12")
+    fetch("/api/v1/health").then(function (r) { return r.json(); }).then(function (j) {
+      var c = (j.checks || []).filter(function (x) { return x.name === "sync"; })[0];
+      var shown = c && c.detail.indexOf("no province configured") < 0;
+      $("sync-line").hidden = !shown;
+      if (shown) $("sync-line").textContent = "Đồng bộ lên tỉnh: " + c.detail.split(" / ")[0];
+    }).catch(function () {});
+  }
+  function reload() { syncLine(); try { load(query()); } catch (err) { fail(err); } }
   $("period-form").onsubmit = function (ev) { ev.preventDefault(); reload(); };
   Array.prototype.forEach.call(document.querySelectorAll("[data-preset]"), function (b) {
     b.onclick = function () {

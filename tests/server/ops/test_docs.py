@@ -83,3 +83,13 @@ def test_every_endpoint_in_docs_has_a_summary_a_tag_and_who_may_call_it():
         assert operations[key].get("tags") and operations[key].get("summary"), key
     assert "manager" in operations[("post", "/api/v1/auth/token")]["description"]
     assert "idempotency_key" in operations[("post", "/api/v1/sites/{site}/tickets")]["description"]
+
+
+def test_province_routes_have_a_summary_and_a_tag():
+    from server.api.app import create_app
+    from server.config import Settings
+
+    schema = create_app(Settings(demo=True, role="province")).openapi()
+    for path in ("/api/v1/province/ingest", "/api/v1/province/sites/{site}/head"):
+        (operation,) = schema["paths"][path].values()
+        assert operation["summary"] and operation["tags"] == ["province"] and "signed" in operation["description"].lower()
