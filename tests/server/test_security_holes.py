@@ -135,8 +135,8 @@ def test_a_random_secret_key_passes():
     import secrets
 
     for _ in range(20):
-        Settings(secret_key=secrets.token_urlsafe(32), demo=False, database_url=_DB).check()
-        Settings(secret_key=secrets.token_hex(16), demo=False, database_url=_DB).check()
+        for key in (secrets.token_urlsafe(32), secrets.token_hex(16)):
+            assert Settings(secret_key=key, demo=False, database_url=_DB).check().secret_key == key
 
 
 def test_the_server_refuses_to_start_with_a_guessable_key(tmp_path):

@@ -24,6 +24,7 @@ def test_wrong_province_settings_are_refused_in_one_line(values, says):
 
 
 def test_a_province_on_postgresql_and_a_site_with_url_and_key_are_accepted():
-    Settings(database_url=PG, secret_key=KEY, role="province").check()
-    Settings(database_url="sqlite:////var/lib/motcua/m.sqlite3", secret_key=KEY,
-             province_url="https://tinh.example.vn", province_key="site-key").check()
+    assert Settings(database_url=PG, secret_key=KEY, role="province").check().role == "province"
+    site = Settings(database_url="sqlite:////var/lib/motcua/m.sqlite3", secret_key=KEY,
+                    province_url="https://tinh.example.vn", province_key="site-key").check()
+    assert (site.role, site.province_url) == ("site", "https://tinh.example.vn")

@@ -7,9 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
-
 from server.broker import free_port
+from tests.support.processes import wait_healthy
 
 
 class HaProxy:
@@ -51,16 +50,8 @@ backend replicas
         log = open(self.workdir / "haproxy.log", "ab")
         self.process = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=log, stderr=log,
                                         start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError((self.workdir / "haproxy.log").read_text()[-2000:])
-            try:
-                if httpx.get(f"{self.base_url}/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        if wait_healthy(self.process, self.base_url, self.workdir / "haproxy.log", time.monotonic() + timeout):
+            return self
         self.stop()
         raise RuntimeError("haproxy did not come up")
 

@@ -16,6 +16,21 @@ from server.broker import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def wait_healthy(process: subprocess.Popen, base_url: str, log: Path, deadline: float) -> bool:
+    """Whether ``base_url`` answered ``/api/v1/health`` with 200 before ``deadline`` (monotonic);
+    a process that exits first raises with the end of its log."""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log.stem} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 class ServerProcess:
     def __init__(self, database_url: str, *, mqtt_url: str | None = None, site: str = "demo",
                  workdir: Path, port: int | None = None, extra_env: dict[str, str] | None = None) -> None:
@@ -57,15 +72,8 @@ class ServerProcess:
             env=self.env(), cwd=self.workdir, stdout=log, stderr=log, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {(self.workdir / f'server-{self.port}.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        if wait_healthy(self.process, self.base_url, self.workdir / f"server-{self.port}.log", deadline):
+            return self
         self.stop()
         raise RuntimeError("server did not become healthy")
 
