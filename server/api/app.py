@@ -73,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.queue.notify_ahead = settings.notify_ahead
             app.state.notice_sender = NoticeSender(
                 app.state.notices, notifier, public_url=settings.public_url,
-                per_minute=settings.notify_per_minute, only_sender=db.is_sqlite).start()
+                per_minute=settings.notify_per_minute).start()
         app.state.id_hashes = privacy.IdHashVerifier(
             (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode())
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)

@@ -37,14 +37,12 @@ became near without a write (the starvation limit passing)."""
 
 class NoticeSender:
     def __init__(self, store: NoticeStore, notifier: Notifier, *, public_url: str, per_minute: int = 20,
-                 lease_s: float = 180.0, only_sender: bool = False, name: str | None = None) -> None:
+                 lease_s: float = 180.0, name: str | None = None) -> None:
         self.store = store
         self.notifier = notifier
         self.public_url = public_url.rstrip("/")
         self.per_minute = per_minute
         self.lease = timedelta(seconds=lease_s)
-        self.only_sender = only_sender
-        """True on a SQLite site: no other process can hold a lease, so all are recovered at start."""
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -59,8 +57,9 @@ class NoticeSender:
     def start(self) -> "NoticeSender":
         self.notifier.start()
         self.store.db.on_commit(self.wake)
-        if self.only_sender:
-            back, lost = self.store.recover(everything=True)
+        dead = [holder for holder in self.store.holders() if _dead_on_this_host(holder)]
+        if dead:
+            back, lost = self.store.recover(senders=dead)
             if back or lost:
                 log.warning("notices at start: %d to send again (never handed to the modem), "
                             "%d left unknown (handed over when the server stopped)", back, lost)
@@ -143,3 +142,20 @@ class NoticeSender:
             wait = min(15 * 2 ** min(c.attempts - 1, 5), 300) if err.retryable else 120
             self.store.retry_later(c.id, self.name, utcnow() + timedelta(seconds=wait), detail)
             log.warning("notice %d (%s): %s; trying again in %d s", c.id, c.number, detail, wait)
+
+
+def _dead_on_this_host(holder: str) -> bool:
+    """``host-pid-xxxxxx`` of this host whose process no longer runs (a crashed earlier server)."""
+    rest = holder.rsplit("-", 2)
+    if len(rest) != 3 or rest[0] != socket.gethostname() or not rest[1].isdigit():
+        return False
+    pid = int(rest[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -208,17 +208,24 @@ class NoticeStore:
         return added
 
     # ---- the sender's side ----------------------------------------------------------------
-    def recover(self, now: datetime | None = None, *, everything: bool = False) -> tuple[int, int]:
-        """Rows whose sender's lease ran out: claimed-only → pending again; handed → unknown.
+    def holders(self) -> list[str]:
+        """Senders holding a claimed or handed notice right now."""
+        with self.db.read() as conn:
+            return list(conn.execute(select(notices.c.sender).where(
+                notices.c.status.in_(("sending", "handed"))).distinct()).scalars())
 
-        ``everything``: the caller is the only sender there can be (a SQLite site's one server at
-        start), so no lease is live. → (back to pending, marked unknown)."""
+    def recover(self, now: datetime | None = None, *, senders: list[str] | None = None) -> tuple[int, int]:
+        """Rows whose sender is gone: claimed-only → pending again; handed → unknown.
+
+        A sender is gone when its lease ran out, or (``senders``) when the caller knows it died: a
+        restarted server recognises its own host's dead process ids at once, without waiting for
+        the lease. → (back to pending, marked unknown)."""
         now = now or utcnow()
-        expired = notices.c.lease_until < now if not everything else notices.c.id.is_not(None)
+        gone = notices.c.lease_until < now if senders is None else notices.c.sender.in_(senders)
         with self.db.write() as conn:
-            back = conn.execute(update(notices).where(notices.c.status == "sending", expired).values(
+            back = conn.execute(update(notices).where(notices.c.status == "sending", gone).values(
                 status="pending", sender=None, lease_until=None, next_try_at=notices.c.created_at)).rowcount
-            lost = conn.execute(update(notices).where(notices.c.status == "handed", expired).values(
+            lost = conn.execute(update(notices).where(notices.c.status == "handed", gone).values(
                 status="unknown", lease_until=None,
                 detail="the sender stopped after handing the text to the modem; not sent again")).rowcount
         return back, lost

@@ -316,3 +316,39 @@ def test_the_modem_url_is_checked_at_start():
     with pytest.raises(ConfigError, match="MOTCUA_NOTIFY_ZALO"):
         Settings(demo=True, notify_zalo="https://zalo.example").check()
     assert isinstance(open_modem("sim://"), SimModem)
+
+
+def test_a_restarted_server_recovers_its_dead_predecessor_at_once(db):
+    """A sender name is host-pid-random: rows held by a dead process on this host are recovered at
+    start without waiting for the lease; a live process's rows are left alone."""
+    import os
+    import socket
+    import subprocess
+
+    queue, store = stores(db, ahead=50)
+    _make_near(queue, store, 3, 0)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = f"{socket.gethostname()}-{gone.pid}-abcdef"
+    alive = f"{socket.gethostname()}-{os.getppid()}-abcdef"
+    handed = store.claim(dead, timedelta(hours=1))
+    store.mark_handed(handed.id, dead, "sms")
+    claimed = store.claim(dead, timedelta(hours=1))
+    kept = store.claim(alive, timedelta(hours=1))
+    channel = SmsChannel("sim://")
+    sender = NoticeSender(store, channel, public_url="http://x", name="new").start()
+    try:
+        assert _wait_for(lambda: len(channel.modem.sent) == 1)
+    finally:
+        sender.stop()
+    by_id = {r.id: r for r in notice_rows(db)}
+    assert (by_id[handed.id].status, by_id[claimed.id].status, by_id[kept.id].status) == ("unknown", "sent", "sending")
+
+
+def _wait_for(predicate, seconds=10.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
