@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 import tty
 
 from devices.modem_sim import AtModemSimulator
@@ -15,6 +16,8 @@ from devices.modem_sim import AtModemSimulator
 class PtyModem:
     def __init__(self, simulator: AtModemSimulator | None = None) -> None:
         self.sim = simulator or AtModemSimulator()
+        self.handoffs: list[float] = []
+        """``time.perf_counter()`` when each Ctrl-Z (a message handed over) arrived."""
         self.received = bytearray()
         """Every byte the adapter wrote, for tests that check the exact dialogue."""
         self._master = self._slave = -1
@@ -61,7 +64,9 @@ class PtyModem:
                 data = os.read(self._master, 4096)
             except OSError:
                 continue  # no one has the slave open right now
+            arrived = time.perf_counter()
             with self.lock:
+                self.handoffs += [arrived] * data.count(b"\x1a")
                 self.received += data
                 self.sim.feed(data)
                 out = self.sim.take()
