@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,23 +29,11 @@ from server.domain.errors import InvalidInput, InvalidTransition, NotFound
 
 from .db import Database
 from .queue_rows import _counter_from_row, _ticket_from_row, utcnow
-from .site_settings import SiteSettingsError, max_wait
+from .site_settings import max_wait, notify_ahead
 from .tables import counters, notices, sites, ticket_phones, tickets
 
 PHONES_PER_NUMBER = 3
 """Live tickets one phone number may follow at a site on one day: a family, not a flood."""
-
-
-def notify_ahead(settings: dict | str | None, default: int) -> int:
-    """The site's n (``notify_ahead`` in its settings; 0 = off), else the server's default."""
-    if isinstance(settings, str) or settings is None:
-        settings = json.loads(settings or "{}")
-    value = settings.get("notify_ahead") if isinstance(settings, dict) else None
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 50:
-        raise SiteSettingsError(f"settings.notify_ahead must be a whole number from 0 (off) to 50, not {value!r}")
-    return value
 
 
 def _insert_ignore(conn: Connection, values: dict[str, Any]) -> None:

@@ -352,3 +352,25 @@ def _wait_for(predicate, seconds=10.0):
     while not predicate() and time.monotonic() < deadline:
         time.sleep(0.02)
     return predicate()
+
+
+@pytest.mark.parametrize("value", ["-1", "51", "true", "2.5", '"3"'])
+def test_site_load_refuses_a_bad_notify_ahead_naming_it(db, tmp_path, value):
+    text = catalog.demo_site_file().read_text(encoding="utf-8")
+    path = tmp_path / "site.toml"
+    path.write_text(text.replace("\nmax_wait_minutes = 30\n", f"\nmax_wait_minutes = 30\nnotify_ahead = {value}\n"),
+                    encoding="utf-8")
+    with pytest.raises(catalog.SiteFileError, match="notify_ahead"):
+        catalog.load_site(db, path)
+
+
+def test_site_file_notify_ahead_applies_at_once(db, tmp_path):
+    text = catalog.demo_site_file().read_text(encoding="utf-8")
+    path = tmp_path / "site.toml"
+    path.write_text(text.replace("\nmax_wait_minutes = 30\n", "\nmax_wait_minutes = 30\nnotify_ahead = 4\n"),
+                    encoding="utf-8")
+    catalog.load_site(db, path)
+    queue, store = stores(db, ahead=1)
+    mine = issue(queue, 5)[4]
+    assert store.attach(mine["token"], PHONE)["ahead_n"] == 4
+    assert [r.ahead for r in notice_rows(db)] == [4]
