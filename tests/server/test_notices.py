@@ -374,3 +374,20 @@ def test_site_file_notify_ahead_applies_at_once(db, tmp_path):
     mine = issue(queue, 5)[4]
     assert store.attach(mine["token"], PHONE)["ahead_n"] == 4
     assert [r.ahead for r in notice_rows(db)] == [4]
+
+
+@pytest.mark.parametrize("url, status, sent", [("sim://", "sent", 1), ("sim://?fault=offline", "pending", 0),
+                                                ("sim://?fault=quota", "pending", 0),
+                                                ("sim://?fault=not_follower", "failed", 0)])
+def test_the_zalo_channel_sits_behind_the_same_interface(db, url, status, sent):
+    from server.notify.channels import ZaloZnsSim, build_notifier
+
+    queue, store = stores(db, ahead=50)
+    _make_near(queue, store, 1, 0)
+    channel = build_notifier(None, url)
+    assert isinstance(channel, ZaloZnsSim)
+    NoticeSender(store, channel, public_url="http://x", name="s").send_one()
+    (row,) = notice_rows(db)
+    assert row.status == status and len(channel.sent) == sent
+    if sent:
+        assert row.channel == "zalo" and channel.sent[0]["template"] == "turn_near"
