@@ -15,7 +15,7 @@ import typer
 from .cccd import CardScanned, ScanRejected, TextScanned
 from .errors import DeviceConfigError, DeviceError
 
-app = typer.Typer(help="Check receipt printers, card readers and counter displays.", no_args_is_help=True)
+app = typer.Typer(help="Check receipt printers, card readers, counter displays and SMS modems.", no_args_is_help=True)
 
 TEST_URL = "https://motcua.example.vn/t/kiem-tra-may-in"
 
@@ -104,3 +104,27 @@ def show(
     except (DeviceError, ValueError) as err:
         raise _fail(err) from err
     typer.secho(f"OK: sent to {display}", fg="green")
+
+
+SMS_TEST_TEXT = "MOTCUA: tin nhan thu tu may chu Trung tam. Modem SMS hoat dong tot."
+
+
+@app.command("sms-test")
+def sms_test(
+    modem: Annotated[str, typer.Option(help="Modem URL, e.g. serial:///dev/ttyUSB2?baudrate=115200")],
+    to: Annotated[str, typer.Option(help="A phone to receive the test, e.g. 0912345678")],
+) -> None:
+    """Show the modem's SIM, signal and network, then send one test SMS."""
+    from .modem import open_modem
+
+    try:
+        device = open_modem(modem)
+        with device:
+            status = device.status()
+            signal = "none" if status.signal is None else f"{status.signal}/31"
+            typer.echo(f"status: sim={'ready' if status.sim_ready else 'MISSING'} signal={signal} "
+                       f"network={'registered' if status.registered else 'NOT registered'}")
+            reference = device.send_sms(to, SMS_TEST_TEXT)
+    except (DeviceError, ValueError) as err:
+        raise _fail(err) from err
+    typer.secho(f"OK: the modem accepted the test SMS (reference {reference}) on {modem}", fg="green")

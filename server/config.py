@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     """Shared secret for signed webhooks from that system (HMAC-SHA256)."""
     connector_interval_s: float = Field(default=30.0, gt=0)
     """How often dossier events are pushed to, and status changes pulled from, that system."""
+    # -- "your turn is near" (server/notify, docs/notifications.md)
+    notify_modem: str | None = None
+    """The GSM modem that sends the SMS notices: ``serial:///dev/ttyUSB2?baudrate=115200`` (or
+    ``sim://`` to try without one). Unset, and no ``notify_zalo``: no SMS, no phone field."""
+    notify_zalo: str | None = None
+    """``sim://`` only: the simulated Zalo ZNS channel, used when no modem is set."""
+    notify_ahead: int = Field(default=3, ge=0, le=50)
+    """Tell a citizen when this many people (or fewer) are before them; a site's ``notify_ahead``
+    in its site file overrides it (0 = off at that site)."""
+    notify_per_minute: int = Field(default=20, ge=1, le=600)
+    """At most this many notices a minute (a dongle sends about 10; operators flag bursts as spam)."""
     # -- who may log in how often, and whose X-Forwarded-For is believed (server/login_guard.py)
     trusted_proxies: str = ""
     """Comma-separated addresses or networks of reverse proxies whose ``X-Forwarded-For`` is
@@ -105,6 +116,15 @@ class Settings(BaseSettings):
             raise ConfigError(f"MOTCUA_TRUSTED_PROXIES: {err}") from None
         if self.connector not in (None, "", "sim"):
             raise ConfigError(f"MOTCUA_CONNECTOR={self.connector!r} is not a known one-stop connector (known: sim)")
+        if self.notify_modem or self.notify_zalo:
+            from devices.errors import DeviceConfigError
+            from server.notify.channels import build_notifier
+
+            try:
+                build_notifier(self.notify_modem, self.notify_zalo)
+            except DeviceConfigError as err:
+                name = "MOTCUA_NOTIFY_MODEM" if self.notify_modem else "MOTCUA_NOTIFY_ZALO"
+                raise ConfigError(f"{name}: {err}") from None
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ConfigError("MOTCUA_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
         self.check_database()

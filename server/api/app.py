@@ -24,14 +24,17 @@ from server.storage.queue_store import QueueStore
 
 from server.connector.base import ConnectorSync
 from server.connector.sim import SimOneStop
+from server.notify.channels import build_notifier
+from server.notify.sender import NoticeSender
 from server.storage.dossier_store import DossierStore
+from server.storage.notice_store import NoticeStore
 from server.storage.tracking import TrackingStore
 from server.sync.province import ProvinceStore
 from server.sync.sender import UpSync
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_forms, routes_ratings, routes_reports, routes_track
-from . import routes_privacy, routes_province
+from . import routes_notify, routes_privacy, routes_province
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
 
@@ -63,7 +66,16 @@ def create_app(settings: Settings) -> FastAPI:
             address_failures=settings.login_address_failures_per_minute,
         ).start()
         app.state.dossiers = DossierStore(db, public_url=settings.public_url)
-        app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers)
+        notifier = build_notifier(settings.notify_modem, settings.notify_zalo)
+        app.state.notices = NoticeStore(db, default_ahead=settings.notify_ahead, enabled=notifier is not None)
+        app.state.notices.erase_stale()  # phones of tickets that ended while the server was down
+        app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers, app.state.notices)
+        app.state.notice_sender = None
+        if notifier is not None:
+            app.state.queue.notify_ahead = settings.notify_ahead
+            app.state.notice_sender = NoticeSender(
+                app.state.notices, notifier, public_url=settings.public_url,
+                per_minute=settings.notify_per_minute).start()
         app.state.id_hashes = privacy.IdHashVerifier(
             (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode())
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)
@@ -102,6 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
                 upsync.stop()
             if publisher is not None:
                 publisher.stop()
+            if app.state.notice_sender is not None:
+                app.state.notice_sender.stop()
             if app.state.connector is not None:
                 app.state.connector.stop()
             app.state.login_guard.stop()
@@ -123,6 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_dossiers.router)
     app.include_router(routes_forms.router)
     app.include_router(routes_queue.router)
+    app.include_router(routes_notify.router)
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)

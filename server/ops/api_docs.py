@@ -72,6 +72,12 @@ DOCS: dict[tuple[str, str], tuple[str, str, str]] = {
         "What the citizen's page `/t/{token}` shows: number, people ahead, estimated wait, now serving; later the "
         "dossier's status and appointment date. Public, rate-limited, names masked."),
     ("get", "/api/v1/track/{token}/events"): ("tracking", "Live tracking (server-sent events)", ""),
+    ("post", "/api/v1/track/{token}/phone"): ("tracking", "Text me when my turn is near",
+        "Body `{phone}`: a Vietnamese mobile number (`0912 345 678`, `+84…`). 200 `{phone (masked), ahead_n, "
+        "notice}`. One SMS when `ahead_n` people or fewer are before the ticket in call order. 422 `invalid_phone` "
+        "(the sentence in Vietnamese / English), 409 `notifications_off` or `ticket_not_waiting`, 422 `phone_limit`. "
+        "The number is deleted when the ticket ends. Public (the token is the secret), rate-limited."),
+    ("delete", "/api/v1/track/{token}/phone"): ("tracking", "Remove my phone number", "Public, rate-limited."),
     ("get", "/api/v1/sites/{site}/reports/dossiers"): ("reports", "Dossier report of a site (manager)",
         "`?from=YYYY-MM-DD&to=YYYY-MM-DD`; `&format=xlsx` for Excel. Received, resolved ahead / on time / late, "
         "in progress within / past due, in the province's terms."),

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from devices.mqtt import check_id
 
 from .db import Database
-from .site_settings import SiteSettingsError, build_profile, max_wait, parse_cutoff
+from .site_settings import SiteSettingsError, build_profile, max_wait, notify_ahead, parse_cutoff
 from .tables import counters, procedures, service_procedures, services, sites
 
 
@@ -74,6 +74,7 @@ def parse_site_file(path: Path) -> dict[str, Any]:
     check_id(site["id"], "site id")
     try:
         max_wait(site.get("settings", {}))
+        notify_ahead(site.get("settings", {}), 0)
     except SiteSettingsError as err:
         raise SiteFileError(f"{path}: [site.settings] {err}") from None
     _check_timezone(path, site.get("timezone", "Asia/Ho_Chi_Minh"))

@@ -19,6 +19,7 @@ from server.domain import queue as q
 from server.domain.errors import InvalidInput, NotFound
 
 from . import journal, outbox
+from .notice_store import enqueue_near, erase_phone
 from .queue_claims import Retry, pick, run_claim
 from .queue_reads import QueueReads
 from .queue_rows import (
@@ -36,6 +37,15 @@ _MAX_ID = 2**31 - 1
 
 class QueueStore(QueueReads):
     """Queue operations for any site in the database: each public method is one transaction."""
+
+    notify_ahead: int | None = None
+    """Set when "your turn is near" notices are on (a channel is configured): the default n. Then
+    every change that moves the queue records the notices it makes due, and every ticket that ends
+    loses its phone number, in the same transaction (``notice_store``)."""
+
+    def _queue_moved(self, conn: Connection, site: str, day, now: datetime) -> None:
+        if self.notify_ahead is not None:
+            enqueue_near(conn, site, day, now, self.notify_ahead)
 
     # ---- issuing --------------------------------------------------------------------------
     def issue(
@@ -162,6 +172,7 @@ class QueueStore(QueueReads):
         self._emit_queue_state(conn, counter.site, ticket.service, ticket.day, now, last_called=ticket.label)
         if finished is not None and finished.service != ticket.service:
             self._emit_queue_state(conn, counter.site, finished.service, finished.day, now)
+        self._queue_moved(conn, counter.site, ticket.day, now)
         return self._view(conn, ticket)
 
     def _find_ticket(self, conn: Connection, site: str, label_or_id: str, day) -> q.Ticket:
@@ -207,6 +218,8 @@ class QueueStore(QueueReads):
             day = self.today(conn, site, now)
             for service_id in counter.services:
                 self._emit_queue_state(conn, site, service_id, day, now)
+            if action == "open":
+                self._queue_moved(conn, site, day, now)
             return self.counter_view(counter, current)
 
     # ---- ticket actions -------------------------------------------------------------------
@@ -268,6 +281,7 @@ class QueueStore(QueueReads):
                 self._emit_counter_state(conn, counter, current, now)
             for service_id in {old_service, ticket.service}:
                 self._emit_queue_state(conn, ticket.site, service_id, ticket.day, now)
+            self._queue_moved(conn, ticket.site, ticket.day, now)
             return self._view(conn, ticket)
 
     # ---- persistence helpers --------------------------------------------------------------
@@ -282,6 +296,8 @@ class QueueStore(QueueReads):
         )
         if done.rowcount != 1:
             raise Retry()
+        if self.notify_ahead is not None and ticket.status in q.FINAL:
+            erase_phone(conn, ticket.id)
 
     def _save_counter(self, conn: Connection, counter: q.Counter, official: str | None = None) -> None:
         values = {"status": counter.status.value, "pause_reason": counter.pause_reason,

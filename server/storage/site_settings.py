@@ -129,3 +129,18 @@ def max_wait(settings: dict | str | None) -> timedelta | None:
             f"settings.max_wait_minutes must be a whole number of minutes from 0 (off) to 1440, not {value!r}"
         )
     return timedelta(minutes=value) if value else None
+
+
+def notify_ahead(settings: dict | str | None, default: int) -> int:
+    """The site's n (``notify_ahead`` in its settings; 0 = off), else the server's default."""
+    if isinstance(settings, str) or settings is None:
+        try:
+            settings = json.loads(settings or "{}")
+        except json.JSONDecodeError as err:
+            raise SiteSettingsError(f"settings is not JSON: {err}") from None
+    value = settings.get("notify_ahead") if isinstance(settings, dict) else None
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 50:
+        raise SiteSettingsError(f"settings.notify_ahead must be a whole number from 0 (off) to 50, not {value!r}")
+    return value

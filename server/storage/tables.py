@@ -423,3 +423,45 @@ province_events = Table(
     Column("hash", String(64), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
 )
+
+# -- "your turn is near" (revision 0011) ---------------------------------------------------------
+# A phone number lives in ``ticket_phones`` only, one row per ticket, deleted when the ticket ends
+# (done, no-show, cancelled) and at the end of its day; nothing else (outbox, MQTT, notices, logs)
+# ever holds it. ``notices``: one row per (ticket, kind) — the unique key is what makes a notice
+# go out at most once, whatever the number of sender threads or server processes.
+
+ticket_phones = Table(
+    "ticket_phones",
+    metadata,
+    Column("ticket_id", Integer, primary_key=True, autoincrement=False),
+    Column("site", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("phone", String(16), nullable=False),  # +84xxxxxxxxx
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_ticket_phones_site_day", "site", "day"),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("site", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("ahead", Integer, nullable=False),  # people before the ticket when the notice was decided
+    # pending → sending (claimed, leased) → handed (text given to the modem) → sent;
+    # or unknown (handed, then no answer or a crash: never sent again), failed, dropped (no phone any more)
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_try_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("sender", String(80)),
+    Column("lease_until", UTCDateTime),
+    Column("channel", String(10)),
+    Column("reference", String(40)),
+    Column("detail", String(200)),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("ticket_id", "kind", name="uq_notices_ticket_kind"),
+    Index("ix_notices_due", "status", "next_try_at", "id"),
+)

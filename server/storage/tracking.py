@@ -20,9 +20,10 @@ from server import privacy
 from server.domain import dossiers as d
 from server.domain import queue as q
 from server.storage.dossier_store import DossierStore
+from server.storage.notice_store import NoticeStore
 from server.storage.queue_store import QueueStore
 
-from .tables import counters, dossier_events, dossiers, procedures, services, tickets
+from .tables import counters, dossier_events, dossiers, procedures, services, sites, tickets
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 DOSSIER_TTL = timedelta(days=90)
@@ -42,9 +43,10 @@ def _note(status: str, public_note: str | None, names: tuple[str, ...]) -> dict[
 
 
 class TrackingStore:
-    def __init__(self, queue: QueueStore, dossier_store: DossierStore) -> None:
+    def __init__(self, queue: QueueStore, dossier_store: DossierStore, notices: NoticeStore | None = None) -> None:
         self.queue = queue
         self.dossiers = dossier_store
+        self.notices = notices
         self.db = queue.db
 
     def lookup(self, token: str, now: datetime | None = None) -> dict[str, Any] | None:
@@ -114,8 +116,13 @@ class TrackingStore:
         if ticket.counter and ticket.status in q.ACTIVE_AT_COUNTER:
             my_counter = conn.execute(select(counters.c.label).where(
                 counters.c.site == row.site, counters.c.id == ticket.counter)).scalar()
+        notify = None
+        if self.notices is not None:
+            settings = conn.execute(select(sites.c.settings).where(sites.c.id == row.site)).scalar()
+            notify = self.notices.tracking_state(conn, ticket, settings)
         return {
             "kind": "ticket",
+            "notify": notify,
             "centre": site.name,
             "number": ticket.label,
             "status": ticket.status.value,

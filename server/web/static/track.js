@@ -43,14 +43,87 @@
       li.appendChild(a); li.appendChild(b); list.appendChild(li);
     });
   }
+  // "Your turn is near": a banner always; sound and vibration where the browser allows (once).
+  var audio = null;
+  function unlockAudio() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (Ctx && !audio) audio = new Ctx();
+      if (audio && audio.state === "suspended") audio.resume();
+    } catch (e) { audio = null; }
+  }
+  document.addEventListener("touchstart", unlockAudio, {once: true, passive: true});
+  document.addEventListener("click", unlockAudio, {once: true});
+  function chime() {
+    try {
+      unlockAudio();
+      if (!audio) return false;
+      [0, 0.35, 0.7].forEach(function (at) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        osc.frequency.value = 880; gain.gain.value = 0.3;
+        osc.connect(gain); gain.connect(audio.destination);
+        osc.start(audio.currentTime + at); osc.stop(audio.currentTime + at + 0.25);
+      });
+      return audio.state === "running";
+    } catch (e) { return false; }
+  }
+  var nearKey = "motcua-near-" + cfg.token, title = document.title;
+  function renderNear(s) {
+    var banner = document.getElementById("near");
+    var near = !!(s.notify && s.notify.near) && s.status === "waiting";
+    banner.hidden = !near;
+    document.title = near ? "🔔 " + title : title;
+    if (!near) return;
+    var told = false;
+    try { told = window.localStorage.getItem(nearKey) === "1"; } catch (e) { told = false; }
+    if (told) return;
+    var buzzed = !!(navigator.vibrate && navigator.vibrate([400, 150, 400, 150, 400]));
+    var rang = chime();
+    banner.setAttribute("data-alerted", [buzzed ? "vibrate" : "", rang ? "sound" : ""].join(" ").trim() || "banner");
+    try { window.localStorage.setItem(nearKey, "1"); } catch (e) { /* private mode: may alert again */ }
+  }
+  // The phone form: a Vietnamese mobile number, refused clearly when it is not one.
+  var form = document.getElementById("sms-form");
+  function smsShow(st) {
+    document.getElementById("sms-on").hidden = !st.phone;
+    form.hidden = !!st.phone;
+    if (st.phone) document.getElementById("sms-masked").textContent = st.phone;
+  }
+  function smsError(text) {
+    var box = document.getElementById("sms-error");
+    box.textContent = text || ""; box.hidden = !text;
+  }
+  function smsCall(method, body) {
+    smsError("");
+    return fetch(url + "/phone", {method: method, headers: {"Content-Type": "application/json"},
+                                  body: body ? JSON.stringify(body) : undefined, cache: "no-store"})
+      .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, body: j}; }); })
+      .then(function (res) {
+        if (!res.ok) {
+          var msg = (res.body.error && res.body.error.message) || "";
+          var parts = msg.split(" / ");
+          smsError(en && parts[1] ? parts[1] : parts[0]);
+          return;
+        }
+        smsShow(res.body);
+      })
+      .catch(function () { smsError(en ? "No connection. Please try again." : "Mất kết nối. Vui lòng thử lại."); });
+  }
+  if (form) {
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault(); unlockAudio();
+      smsCall("POST", {phone: document.getElementById("sms-phone").value});
+    });
+    document.getElementById("sms-remove").addEventListener("click", function () { smsCall("DELETE"); });
+  }
   function apply(s) {
     if (s.kind !== state.kind) { window.location.reload(); return; }
-    if (s.kind === "ticket") renderTicket(s);
+    if (s.kind === "ticket") { renderTicket(s); renderNear(s); }
     else if (s.status !== state.status || s.timeline.length !== state.timeline.length) { window.location.reload(); return; }
     state = s;
   }
-  if (state.kind === "ticket") renderTicket(state);
   var url = "/api/v1/track/" + encodeURIComponent(cfg.token);
+  if (state.kind === "ticket") { renderTicket(state); renderNear(state); }
   if (window.EventSource) {
     var source = new EventSource(url + "/events");
     source.onmessage = function (ev) {
