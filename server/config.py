@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     """How often the up-sync looks for new events when it is in step."""
     sync_max_backoff_s: float = Field(default=60.0, gt=0)
     """The longest wait between tries while the province is unreachable."""
+    sync_timeout_s: float = Field(default=30.0, gt=0)
+    """How long one up-sync request may take (connect, send, answer) before it counts as a failed try."""
 
     @field_validator("public_url")
     @classmethod

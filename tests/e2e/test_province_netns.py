@@ -163,7 +163,8 @@ def test_two_centres_and_a_province_on_virtual_links_count_every_event_once(net,
         def start_site(host, site_id, batch):
             (tmp_path / host.label).mkdir()
             env = {"MOTCUA_PROVINCE_URL": proxy.base_url, "MOTCUA_PROVINCE_KEY": keys[site_id],
-                   "MOTCUA_SYNC_BATCH": str(batch), "MOTCUA_SYNC_INTERVAL_S": "0.2", "MOTCUA_SYNC_MAX_BACKOFF_S": "0.5"}
+                   "MOTCUA_SYNC_BATCH": str(batch), "MOTCUA_SYNC_INTERVAL_S": "0.2", "MOTCUA_SYNC_MAX_BACKOFF_S": "0.5",
+                   "MOTCUA_SYNC_TIMEOUT_S": "5"}  # a dead link is a failed try after 5 s, not 30
             return host.call(crowd_site, site_url(tmp_path, host.label), tmp_path / host.label, COUNTERS,
                              extra_env=env, site=site_id)
 
