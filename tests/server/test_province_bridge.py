@@ -14,8 +14,6 @@ import uuid
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.packettypes import PacketTypes
 
 from server.bridge import ProvinceBroker, render_bridge_conf, render_province_acl
 from server.broker import SERVER_USER, BrokerError, Mosquitto, render_acl
@@ -224,3 +222,18 @@ def test_the_province_broker_down_does_not_disturb_the_site_and_nothing_queues_f
         stats.stop()
         hall.stop()
         site_mqtt.stop()
+
+
+def test_bridge_user_rotates_a_password_and_keeps_one_acl_block_per_site(tmp_path):
+    passwd, acl = tmp_path / "passwd", tmp_path / "acl"
+    files = ["--password-file", str(passwd), "--acl-file", str(acl)]
+    urls = [motcua("province", "bridge-user", site, "--address", "tinh.example.vn:8883", *files)
+            for site in ("xa-a", "xa-b", "xa-a")]
+    assert [rc for rc, _, _ in urls] == [0, 0, 0]
+    first, _, again = (ProvinceBroker.parse(out.strip(), s) for (_, out, _), s in zip(urls, ("xa-a", "xa-b", "xa-a")))
+    assert first.tls and (first.host, first.port) == ("tinh.example.vn", 8883) and first.password != again.password
+    assert sorted(line.split(":")[0] for line in passwd.read_text().splitlines()) == ["bridge-xa-a", "bridge-xa-b"]
+    assert acl.read_text() == render_province_acl(["xa-a", "xa-b"])
+    assert {oct(p.stat().st_mode & 0o777) for p in (passwd, acl)} == {"0o600"}
+    rc, out, err = motcua("province", "bridge-user", "Xã A", "--address", "h:1", *files)
+    assert rc == 2 and out == "" and "site 'Xã A' must be" in err
