@@ -23,12 +23,16 @@ usage: install-site.sh --site-file FILE [options]
   --no-apt             do not install system packages (they are already there)
   --no-start           install and enable, but do not start anything now
   --wheels DIR         install Python packages only from DIR (offline; pip download them elsewhere)
+  --province-broker URL  bridge live calls and queue states to the province's broker (best effort):
+                       mqtts://bridge-SITE:PASSWORD@HOST:8883 as `motcua province bridge-user` printed it
+  --province-broker-cafile FILE  CA file for that TLS link (default: the system's CA bundle)
 EOF
   exit 2
 }
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SITE_FILE="" PUBLIC_URL="" HTTP_PORT=8000 MQTT_PORT=1883 HALL_TV=1 APT=1 START=1 WHEELS=""
+PROVINCE_BROKER="" PROVINCE_CAFILE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --site-file) SITE_FILE="${2:?}"; shift 2 ;;
@@ -39,6 +43,8 @@ while [ $# -gt 0 ]; do
     --no-apt) APT=0; shift ;;
     --no-start) START=0; shift ;;
     --wheels) WHEELS="${2:?}"; shift 2 ;;
+    --province-broker) PROVINCE_BROKER="${2:?}"; shift 2 ;;
+    --province-broker-cafile) PROVINCE_CAFILE="${2:?}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "install-site: unknown option $1" >&2; usage ;;
   esac
@@ -117,6 +123,20 @@ if [ "$(cat /etc/mosquitto/conf.d/motcua.conf 2>/dev/null)" != "$conf" ]; then
   printf '%s\n' "$conf" > /etc/mosquitto/conf.d/motcua.conf
 fi
 chmod 0644 /etc/mosquitto/conf.d/motcua.conf
+
+# The live province board's bridge (optional, best effort): written when --province-broker is
+# given, kept as it is on a re-run without it (a re-run must not drop what the operator set).
+if [ -n "$PROVINCE_BROKER" ]; then
+  bridge_args=(province bridge-config --site "$SITE_ID" --broker "$PROVINCE_BROKER")
+  [ -n "$PROVINCE_CAFILE" ] && bridge_args+=(--cafile "$PROVINCE_CAFILE")
+  bridge="$($MOTCUA "${bridge_args[@]}")" || die "--province-broker: see the line above"
+  if [ "$(cat /etc/mosquitto/conf.d/motcua-bridge.conf 2>/dev/null)" != "$bridge" ]; then
+    say "writing /etc/mosquitto/conf.d/motcua-bridge.conf (live board to the province broker)"
+    (umask 027; printf '%s\n' "$bridge" > /etc/mosquitto/conf.d/motcua-bridge.conf)
+  fi
+  chown root:mosquitto /etc/mosquitto/conf.d/motcua-bridge.conf 2>/dev/null || true
+  chmod 0640 /etc/mosquitto/conf.d/motcua-bridge.conf   # it holds the bridge's password
+fi
 
 # Database (as motcua, so every file it creates is motcua's and 0600), site, devices.
 as_motcua() { runuser -u motcua -- sh -c 'umask 077; exec "$@"' sh "$@"; }

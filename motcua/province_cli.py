@@ -4,6 +4,10 @@
 site); ``rotate-key SITE`` prints a new one (the old one keeps working for ``--grace-hours``);
 ``status`` lists each site's held head, its last refused gap and a broken chain; ``clear SITE``
 lifts a flag once the operator has dealt with the site.
+
+The live board's Mosquitto bridge (best effort, ``server/bridge.py``): ``bridge-user SITE`` at the
+province adds the site's bridge user to the province broker and rewrites its ACL;
+``bridge-config`` at the site prints (or writes) the site broker's bridge file.
 """
 
 from __future__ import annotations
@@ -93,6 +97,68 @@ def status(config: Optional[Path] = ConfigOpt) -> None:
         elif r["gap"]:
             line += f"; gap refused: {r['gap']}"
         typer.echo(line)
+
+
+@province_app.command("bridge-config")
+def bridge_config(
+    site: str = typer.Option(..., "--site", help="this site's id (MOTCUA_SITE)"),
+    broker: str = typer.Option(..., "--broker", help="mqtts://bridge-SITE:PASSWORD@HOST:8883, as bridge-user printed it"),
+    cafile: Optional[str] = typer.Option(None, help="CA file for mqtts (default: the system's CA bundle)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write here (0640) instead of printing"),
+) -> None:
+    """At a site: the Mosquitto bridge file that forwards live calls and states to the province broker."""
+    from server.bridge import ProvinceBroker, render_bridge_conf
+    from server.broker import BrokerError
+
+    try:
+        text = render_bridge_conf(site, ProvinceBroker.parse(broker, site), cafile=cafile)
+    except BrokerError as err:
+        _fail(err)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from motcua.site_devices import write_if_changed
+
+    write_if_changed(output, text, mode=0o640, group="mosquitto")  # it holds the bridge's password
+    typer.echo(f"wrote {output}: restart mosquitto to (re)connect the bridge")
+
+
+@province_app.command("bridge-user")
+def bridge_user_cmd(
+    site: str,
+    address: str = typer.Option(..., "--address", help="the province broker as sites reach it: HOST:PORT"),
+    password_file: Path = typer.Option(Path("/etc/mosquitto/motcua-province.passwd"), help="the province broker's password file"),
+    acl_file: Path = typer.Option(Path("/etc/mosquitto/motcua-province.acl"), help="the province broker's ACL file"),
+    plain: bool = typer.Option(False, "--plain", help="print mqtt:// (no TLS: a private link only)"),
+    pid_file: Optional[Path] = typer.Option(None, help="send this Mosquitto SIGHUP to reload users and ACL"),
+) -> None:
+    """At the province: a new password for SITE's bridge user (printed once, as the URL for the site's
+    bridge-config) and an ACL letting every bridge user write under its own site's prefix only."""
+    import os
+    import secrets
+    import signal
+    import urllib.parse
+
+    from motcua.site_devices import SiteDevicesError, _broker_owner, passwd_users, set_password, write_if_changed
+    from server.bridge import bridge_user, render_province_acl
+    from server.broker import BrokerError
+
+    try:
+        user = bridge_user(site)
+        password = secrets.token_urlsafe(24)
+        set_password(password_file, user, password)
+    except (BrokerError, SiteDevicesError) as err:
+        _fail(err)
+    sites = [u.removeprefix("bridge-") for u in passwd_users(password_file) if u.startswith("bridge-")]
+    write_if_changed(acl_file, render_province_acl(sites), mode=0o600)
+    for path in (password_file, acl_file):  # Mosquitto re-reads both on SIGHUP as its own user
+        path.chmod(0o600)
+        if os.geteuid() == 0:
+            os.chown(path, *_broker_owner())
+    if pid_file is not None and pid_file.exists():
+        os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
+    scheme = "mqtt" if plain else "mqtts"
+    typer.echo(f"{scheme}://{user}:{urllib.parse.quote(password, safe='')}@{address}")
 
 
 def register(app: typer.Typer) -> None:

@@ -78,6 +78,8 @@ class Mosquitto:
     """A Mosquitto process in ``workdir``; ``users`` maps username → password.
 
     Every user but the server is a device of ``site`` unless ``sites`` names another one.
+    ``acl``: the whole ACL text instead (a province broker's); ``extra_conf``: lines appended to
+    the configuration (a bridge's conf.d file).
     """
 
     workdir: Path
@@ -86,6 +88,8 @@ class Mosquitto:
     sites: dict[str, str] = field(default_factory=dict)
     port: int = 0
     host: str = "127.0.0.1"
+    acl: str | None = None
+    extra_conf: str = ""
     process: subprocess.Popen | None = None
 
     def url(self, user: str) -> str:
@@ -103,8 +107,10 @@ class Mosquitto:
                                  acl_file=str(self.workdir / "acl"))
         if os.geteuid() == 0:
             conf += "user root\n"  # else it drops to 'mosquitto' and cannot read a root temp dir
+        conf += self.extra_conf
         devices = {u: self.sites.get(u, self.site) for u in self.users if u != SERVER_USER}
-        (self.workdir / "acl").write_text(render_acl(devices), encoding="utf-8")
+        acl = self.acl if self.acl is not None else render_acl(devices)
+        (self.workdir / "acl").write_text(acl, encoding="utf-8")
         passwd = self.workdir / "passwd"
         passwd.write_text("")
         for user, password in self.users.items():

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     """The longest wait between tries while the province is unreachable."""
     sync_keep_days: float = Field(default=30.0, ge=0)
     """Journal events the province acknowledged are deleted from the site after this many days (0: never)."""
+    sync_timeout_s: float = Field(default=30.0, gt=0)
+    """How long one up-sync request may take (connect, send, answer) before it counts as a failed try."""
 
     @field_validator("public_url")
     @classmethod

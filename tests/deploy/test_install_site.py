@@ -68,12 +68,12 @@ class Site:
         self.procs: list[subprocess.Popen] = []
         self.timings: dict[str, float] = {}
 
-    def install(self, label: str) -> subprocess.CompletedProcess:
+    def install(self, label: str, extra: str = "") -> subprocess.CompletedProcess:
         pip_cache = cache_dir() / "pip"
         pip_cache.mkdir(exist_ok=True)
         started = time.monotonic()
         out = self.root.run(f"{SRC}/deploy/install-site.sh --site-file /root/my-site.toml "
-                            f"--public-url {self.base} --http-port {self.http_port} --mqtt-port {self.mqtt_port}",
+                            f"--public-url {self.base} --http-port {self.http_port} --mqtt-port {self.mqtt_port} {extra}",
                             env={"PIP_CACHE_DIR": "/var/cache/motcua-pip", **host_trust(self.root)},
                             binds={str(pip_cache): "/var/cache/motcua-pip"}, check=False)
         self.timings[label] = time.monotonic() - started
@@ -434,3 +434,48 @@ def test_a_kiosk_mini_pc_is_installed_from_its_join_line(site):
     assert argv[argv.index("--token") + 1] == site.join_line("kiosk-1").token
     bad = site.root.run(f"{SRC}/deploy/install-device.sh --join motcua1:broken", check=False)
     assert bad.returncode == 2 and "join line" in bad.stderr
+
+
+def test_the_province_broker_flag_bridges_live_calls_to_the_province(site, tmp_path):
+    """--province-broker with the URL the province's `motcua province bridge-user` printed: the
+    site's Mosquitto, as its unit starts it, forwards a call to a province broker (on this host)."""
+    import sys
+
+    from server.broker import Mosquitto
+
+    province = Mosquitto(tmp_path / "province", users={"board": "board-pass"}, acl="")
+    province.write_config()
+    done = subprocess.run([sys.executable, "-m", "motcua", "province", "bridge-user", SITE, "--plain",
+                           "--address", f"127.0.0.1:{province.port}", "--password-file", str(province.workdir / "passwd"),
+                           "--acl-file", str(province.workdir / "acl")], capture_output=True, text=True, check=True)
+    url = done.stdout.strip()
+    province.start()
+    board = Collector(province, "board", f"motcua/v1/{SITE}/#").start()
+    try:
+        out = site.install("bridge", f"--province-broker '{url}'")
+        assert "writing /etc/mosquitto/conf.d/motcua-bridge.conf" in out.stdout
+        conf = site.root.file("/etc/mosquitto/conf.d/motcua-bridge.conf")
+        assert oct(conf.stat().st_mode & 0o777) == "0o640"  # it holds the bridge's password
+        assert f"topic calls out 0 motcua/v1/{SITE}/ motcua/v1/{SITE}/" in conf.read_text()
+        again = site.install("bridge-again", f"--province-broker '{url}'")
+        assert "motcua-bridge.conf" not in again.stdout
+        site.power_cut()
+        site.start_all()  # Mosquitto reads its conf.d (and the bridge) when its unit starts it
+        board.wait_for(lambda m: m[0] == f"motcua/v1/{SITE}/bridge/state" and m[1] == 1, timeout=60)
+        kiosk = site.join_line("kiosk-1")
+        r = httpx.post(f"{site.base}/api/v1/sites/{SITE}/tickets", headers={"Authorization": f"Bearer {kiosk.token}"},
+                       json={"service": "chungthuc", "idempotency_key": uuid.uuid4().hex}, timeout=10)
+        assert r.status_code == 201, r.text
+        with site.login("canbo2") as official:
+            current = official.get(f"/api/v1/sites/{SITE}/counters", timeout=10).json()["counters"]
+            busy = next(c for c in current if c["counter"] == "2")  # the power-cut test left someone there
+            steps = {"called": ["start", "finish"], "serving": ["finish"]}.get(busy["ticket_status"], [])
+            for step in steps:
+                official.post(f"/api/v1/tickets/{busy['ticket_id']}/{step}").raise_for_status()
+            official.post(f"/api/v1/sites/{SITE}/counters/2/open")
+            r = official.post(f"/api/v1/sites/{SITE}/counters/2/call-next")
+            assert r.status_code == 200, r.text
+        board.wait_for(lambda m: m[0] == f"motcua/v1/{SITE}/calls" and m[1]["ticket"] == r.json()["number"], timeout=30)
+    finally:
+        board.stop()
+        province.stop()

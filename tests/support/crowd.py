@@ -24,8 +24,8 @@ from tests.support.processes import ServerProcess
 PASSWORD = "crowd-password"
 
 
-def site_file(path: Path, counters: int, settings: dict | None = None) -> Path:
-    lines = ['[site]', 'id = "demo"', 'name = "Trung tâm thử tải"', 'timezone = "Asia/Ho_Chi_Minh"']
+def site_file(path: Path, counters: int, settings: dict | None = None, site: str = "demo") -> Path:
+    lines = ['[site]', f'id = "{site}"', 'name = "Trung tâm thử tải"', 'timezone = "Asia/Ho_Chi_Minh"']
     if settings:
         lines.append("[site.settings]")
         lines += [f"{k} = {v!r}" for k, v in settings.items()]
@@ -43,6 +43,7 @@ class CrowdSite:
     kiosk_token: str
     official_tokens: dict[str, str] = field(default_factory=dict)
     """counter id → the bearer token of the official at that counter"""
+    site: str = "demo"
 
     @property
     def base_url(self) -> str:
@@ -53,7 +54,7 @@ class CrowdSite:
         return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     def issue(self, kiosk: httpx.Client, service: str = "hotich") -> dict:
-        r = kiosk.post("/api/v1/sites/demo/tickets", json={"service": service, "idempotency_key": str(uuid.uuid4())})
+        r = kiosk.post(f"/api/v1/sites/{self.site}/tickets", json={"service": service, "idempotency_key": str(uuid.uuid4())})
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -62,28 +63,30 @@ class CrowdSite:
 
 
 def crowd_site(db_url: str, workdir: Path, counters: int = 8, settings: dict | None = None,
-               extra_env: dict[str, str] | None = None) -> CrowdSite:
+               extra_env: dict[str, str] | None = None, site: str = "demo") -> CrowdSite:
+    """``site``: the site's id (several crowd sites may push to one province)."""
     db = Database(db_url).open()
     try:
         migrate.upgrade(db)
-        catalog.load_site(db, site_file(workdir / "crowd-site.toml", counters, settings))
+        catalog.load_site(db, site_file(workdir / "crowd-site.toml", counters, settings, site))
         auth = AuthStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         for n in range(1, counters + 1):
-            auth.add_user(f"canbo{n}", PASSWORD, "official", site="demo")
-        kiosk = auth.device_token("kiosk-1", "kiosk", "demo")
+            auth.add_user(f"canbo{n}", PASSWORD, "official", site=site)
+        auth.add_user("giamdoc", PASSWORD, "manager", site=site)
+        kiosk = auth.device_token("kiosk-1", "kiosk", site)
     finally:
         db.close()
-    server = ServerProcess(db_url, workdir=workdir, extra_env=extra_env).start()
-    site = CrowdSite(server, kiosk)
+    server = ServerProcess(db_url, workdir=workdir, extra_env=extra_env, site=site).start()
+    crowd = CrowdSite(server, kiosk, site=site)
     try:
         with httpx.Client(base_url=server.base_url, timeout=30) as c:
             for n in range(1, counters + 1):
                 r = c.post("/api/v1/auth/token", data={"username": f"canbo{n}", "password": PASSWORD})
                 r.raise_for_status()
-                site.official_tokens[str(n)] = r.json()["access_token"]
-                hdr = {"Authorization": f"Bearer {site.official_tokens[str(n)]}"}
-                assert c.post(f"/api/v1/sites/demo/counters/{n}/open", headers=hdr).status_code == 200
+                crowd.official_tokens[str(n)] = r.json()["access_token"]
+                hdr = {"Authorization": f"Bearer {crowd.official_tokens[str(n)]}"}
+                assert c.post(f"/api/v1/sites/{site}/counters/{n}/open", headers=hdr).status_code == 200
     except BaseException:
         server.stop()
         raise
-    return site
+    return crowd

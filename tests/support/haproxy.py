@@ -12,8 +12,10 @@ from tests.support.processes import wait_healthy
 
 
 class HaProxy:
-    def __init__(self, workdir: Path, backends: list[int]) -> None:
+    def __init__(self, workdir: Path, backends: list[int], host: str = "127.0.0.1") -> None:
+        """``host``: the address HAProxy listens on (a namespace host's own address in the netns test)."""
         self.workdir = workdir
+        self.host = host
         self.backends = backends
         self.port = free_port()
         self.process: subprocess.Popen | None = None
@@ -24,7 +26,7 @@ class HaProxy:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 15) -> "HaProxy":
         servers = "\n".join(f"    server r{i} 127.0.0.1:{p} check inter 300ms fall 1 rise 2"
@@ -40,7 +42,7 @@ defaults
     retries 2
     option redispatch
 frontend province
-    bind 127.0.0.1:{self.port}
+    bind {self.host}:{self.port}
     default_backend replicas
 backend replicas
     balance roundrobin
