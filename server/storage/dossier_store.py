@@ -109,7 +109,8 @@ class DossierStore:
         ).all()
         history = tuple(
             d.StatusChange(d.DossierStatus(e.from_status) if e.from_status else None, d.DossierStatus(e.to_status),
-                           e.actor, e.at, e.note, e.public_note, e.reason) for e in events
+                           e.actor, e.at, e.note, e.public_note, e.reason, e.paid_online,
+                           e.components_digitised, e.result_digitised) for e in events
         )
         slips = tuple(
             d.ApologySlip(row.code, a.due_date, a.new_date, a.issued_at, a.actor, a.reason) for a in apologies
@@ -157,6 +158,8 @@ class DossierStore:
             conn.execute(insert(dossier_events).values(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
                 to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note, reason=c.reason,
+                paid_online=c.paid_online, components_digitised=c.components_digitised,
+                result_digitised=c.result_digitised,
             ))
             journal.record(conn, site, "dossier", {
                 "code": dossier.code, "procedure": dossier.procedure_code, "channel": dossier.channel.value,
@@ -172,15 +175,17 @@ class DossierStore:
     def receive(self, *, site: str | None, procedure_code: str, applicant_name: str, channel: str,
                 actor: str, phone: str | None = None, ticket_id: int | None = None,
                 external_id: str | None = None, idempotency_key: str | None = None,
-                now: datetime | None = None) -> tuple[dict[str, Any], bool]:
+                now: datetime | None = None, components_digitised: bool | None = None) -> tuple[dict[str, Any], bool]:
         """Receive a dossier → (view, created). From a ticket it takes the ticket's tracking token,
         so the QR the citizen already holds follows the dossier (only the first dossier of a
         ticket; a second one gets its own token and slip). The same ``idempotency_key`` at the
-        same site returns the first dossier (created False), never a second one."""
+        same site returns the first dossier (created False), never a second one.
+        ``components_digitised``: the official digitised its components at intake (Decision 766, 4.2;
+        for an online dossier it is said on acceptance instead)."""
         for attempt in range(3):
             try:
                 return self._receive_once(site, procedure_code, applicant_name, channel, actor, phone, ticket_id,
-                                          external_id, idempotency_key, now or utcnow())
+                                          external_id, idempotency_key, now or utcnow(), components_digitised)
             except IntegrityError:
                 # PostgreSQL: a concurrent retry with the same key committed first; read it back.
                 if idempotency_key is None or attempt == 2:
@@ -188,7 +193,7 @@ class DossierStore:
         raise AssertionError("unreachable")
 
     def _receive_once(self, site, procedure_code, applicant_name, channel, actor, phone, ticket_id, external_id,
-                      idempotency_key, now) -> tuple[dict[str, Any], bool]:
+                      idempotency_key, now, components_digitised=None) -> tuple[dict[str, Any], bool]:
         with self.db.write() as conn:
             token = None
             if ticket_id is not None:
@@ -217,7 +222,8 @@ class DossierStore:
             code = profile.code_format.format(local.date(), n)
             cutoff = profile.cutoff_for(proc["code"])
             dossier = d.open_dossier(code, proc["code"], proc["legal_days"], channel, by=actor, at=now,
-                                     calendar=profile.calendar, cutoff=cutoff)
+                                     calendar=profile.calendar, cutoff=cutoff,
+                                     components_digitised=components_digitised)
             fields = self.derived(dossier, profile.calendar)
             dossier_id = conn.execute(insert(dossiers).values(
                 site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
@@ -233,9 +239,13 @@ class DossierStore:
     # ---- changes --------------------------------------------------------------------------
     def change_status(self, code: str, status: str, *, actor: str, note: str | None = None,
                       now: datetime | None = None, site: str | None = None,
-                      public_note: str | None = None, reason: str | None = None) -> dict[str, Any]:
+                      public_note: str | None = None, reason: str | None = None,
+                      paid_online: bool | None = None, components_digitised: bool | None = None,
+                      result_digitised: bool | None = None) -> dict[str, Any]:
         """``note`` stays internal; ``public_note`` is what the tracking page may show (masked);
-        ``reason`` is required for a second supplement request (and only kept for one)."""
+        ``reason`` is required for a second supplement request (and only kept for one).
+        ``paid_online`` (ending the fee step), ``components_digitised`` (accepting) and
+        ``result_digitised`` (resolving) are the Decision 766 facts the official states."""
         now = now or utcnow()
         with self.db.write() as conn:
             row = self._row(conn, code, lock=True)
@@ -244,7 +254,8 @@ class DossierStore:
             dossier = self._load(conn, row)
             before = ledger.ledger(dossier, profile.calendar)[1]
             change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar,
-                                     public_note=public_note, reason=reason)
+                                     public_note=public_note, reason=reason, paid_online=paid_online,
+                                     components_digitised=components_digitised, result_digitised=result_digitised)
             self._write_events(conn, row.id, [change], dossier, row.site)
             self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             fields = self.derived(dossier, profile.calendar)
@@ -310,6 +321,8 @@ class DossierStore:
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value,
                 "label_vi": c.to_status.label_vi, "label_en": c.to_status.label_en,
                 "at": _iso(c.at), "by": c.by, "note": c.note, "public_note": c.public_note, "reason": c.reason,
+                **{k: v for k, v in (("paid_online", c.paid_online), ("components_digitised", c.components_digitised),
+                                     ("result_digitised", c.result_digitised)) if v is not None},
             } for c in dossier.history],
             "apologies": [{"issued_at": _iso(a.issued_at), "due_date": _iso(a.due_date), "new_date": _iso(a.new_date),
                            "by": a.by, "reason": a.reason} for a in dossier.apologies],

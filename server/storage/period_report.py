@@ -182,7 +182,7 @@ def period_report(db: Database, site: str | None, start: date, end: date, *, tod
             "official": rows(group(atoms, lambda k: k[2], dim="official"), official_label),
         },
         "decision_766_inputs": {name: sum(n for (k, _), n in total.items() if k == name)
-                                for name in ("resolved_in_time_multi_supplement", "open_within_multi_supplement")},
+                                for name in score766.INPUT_NAMES},
         "definitions": definitions(),
     }
     report["decision_766"] = score766.score(report["figures"], report["decision_766_inputs"],
