@@ -43,6 +43,8 @@ ERRORS_VI: dict[str, str] = {
     # dossiers (server codes, then the terminal's own)
     "note_required": "Trạng thái này cần ghi rõ lý do. Hãy nhập lý do rồi cập nhật lại.",
     "unknown_status": "Trạng thái hồ sơ không hợp lệ.",
+    "fact_not_applicable": "«Đã thanh toán trực tuyến» chỉ chọn khi kết thúc bước nộp phí (sang «Đang xử lý» hoặc "
+                           "«Đã xử lý xong»); «Đã số hóa» chỉ chọn khi tiếp nhận hoặc khi cập nhật «Đã xử lý xong».",
     "unknown_procedure": "Không có thủ tục này tại trung tâm. Hãy chọn thủ tục trong danh sách.",
     "unknown_dossier": "Không tìm thấy hồ sơ có mã này.",
     "apology_not_due": "Hồ sơ chưa quá hạn hẹn trả nên chưa cần phiếu xin lỗi (Mẫu 04).",
