@@ -229,7 +229,7 @@ class StatusChange:
 
 @dataclass(frozen=True, slots=True)
 class ApologySlip:
-    """What a Mẫu 04 ("Phiếu xin lỗi và hẹn lại ngày trả kết quả") prints."""
+    """What a Mẫu 04 ("Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết") prints."""
 
     dossier_code: str
     due_date: date

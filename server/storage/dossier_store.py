@@ -352,7 +352,7 @@ class DossierStore:
         )
 
     def apology_view(self, code: str) -> ApologyView:
-        """Mẫu 04 for the last apology recorded."""
+        """Mẫu 04 (apology and request to extend) for the last apology recorded."""
         with self.db.read() as conn:
             row = self._row(conn, code)
             profile = self.profile(conn, row.site)
@@ -368,6 +368,7 @@ class DossierStore:
             centre=profile.name, dossier_code=row.code, procedure=proc["name_vi"], applicant=row.applicant_name,
             original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=signer or last.actor,
             track_url=f"{self.public_url}/t/{row.token}",
+            received_at=row.received_at.astimezone(profile.tz) if row.received_at else None,
         )
 
 

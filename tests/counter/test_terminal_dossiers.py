@@ -258,7 +258,7 @@ def test_apology_for_a_late_dossier_prints_mau_04(site, models):
     assert printer.backend.jobs == []
 
     assert model.apology(None, new_day.strftime("%d/%m/%Y"), "Chờ xác minh của công an xã")
-    assert model.message == (f"Đã ghi và in phiếu xin lỗi hồ sơ {late['code']}, "
+    assert model.message == (f"Đã ghi và in văn bản xin lỗi hồ sơ {late['code']}, "
                              f"hẹn trả mới {new_day:%d/%m/%Y}.")
     assert model.dossier["promised_date"] == new_day.isoformat()
     assert len(printer.backend.jobs) == 1
