@@ -151,10 +151,13 @@ class DossierStore:
         ledger_store.replace_spans(conn, dossier_id, site, channel, procedure, spans)
         ledger_store.add_flows(conn, site, channel, procedure, ledger.new_flows(flows_before or [], flows))
 
-    def _write_events(self, conn, dossier_id: int, changes, dossier: d.Dossier, site: str) -> None:
+    def _write_events(self, conn, dossier_id: int, changes, dossier: d.Dossier, site: str,
+                      dues: list | None = None) -> None:
         """History rows, and each in the sync journal: codes, statuses and dates, never the
-        applicant's name, phone or the notes (they may name people)."""
-        for c in changes:
+        applicant's name, phone or the notes (they may name people). ``dues``: the due date right
+        after each change when several are written at once (default: the dossier's now)."""
+        for i, c in enumerate(changes):
+            due = dossier.due_date if dues is None else dues[i]
             conn.execute(insert(dossier_events).values(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
                 to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note, reason=c.reason,
@@ -164,7 +167,7 @@ class DossierStore:
             journal.record(conn, site, "dossier", {
                 "code": dossier.code, "procedure": dossier.procedure_code, "channel": dossier.channel.value,
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value, "actor": c.by,
-                "due_date": dossier.due_date.isoformat() if dossier.due_date else None,
+                "due_date": due.isoformat() if due else None,
             }, c.at)
 
     # ---- intake ---------------------------------------------------------------------------
@@ -175,17 +178,29 @@ class DossierStore:
     def receive(self, *, site: str | None, procedure_code: str, applicant_name: str, channel: str,
                 actor: str, phone: str | None = None, ticket_id: int | None = None,
                 external_id: str | None = None, idempotency_key: str | None = None,
-                now: datetime | None = None, components_digitised: bool | None = None) -> tuple[dict[str, Any], bool]:
+                now: datetime | None = None, components_digitised: bool | None = None,
+                steps: tuple[tuple[str, datetime], ...] = (), steps_note: str | None = None,
+                ) -> tuple[dict[str, Any], bool]:
         """Receive a dossier → (view, created). From a ticket it takes the ticket's tracking token,
         so the QR the citizen already holds follows the dossier (only the first dossier of a
         ticket; a second one gets its own token and slip). The same ``idempotency_key`` at the
         same site returns the first dossier (created False), never a second one.
         ``components_digitised``: the official digitised its components at intake (Decision 766, 4.2;
-        for an online dossier it is said on acceptance instead)."""
+        for an online dossier it is said on acceptance instead).
+
+        ``steps`` ((status, moment), …, with ``steps_note``): changes a dossier from another system
+        has already been through, applied to a *new* dossier in the same transaction — exactly as
+        if each were a ``change_status`` of its own, ledger and journal included, in one write. The
+        first step the rules refuse stops there: the dossier is kept with the steps before it, and
+        the error is raised after the commit (``StepsRefused``), as one change at a time would."""
         for attempt in range(3):
             try:
-                return self._receive_once(site, procedure_code, applicant_name, channel, actor, phone, ticket_id,
-                                          external_id, idempotency_key, now or utcnow(), components_digitised)
+                view, created, refused = self._receive_once(
+                    site, procedure_code, applicant_name, channel, actor, phone, ticket_id, external_id,
+                    idempotency_key, now or utcnow(), components_digitised, steps, steps_note)
+                if refused is not None:
+                    raise StepsRefused(view, refused) from refused
+                return view, created
             except IntegrityError:
                 # PostgreSQL: a concurrent retry with the same key committed first; read it back.
                 if idempotency_key is None or attempt == 2:
@@ -193,7 +208,7 @@ class DossierStore:
         raise AssertionError("unreachable")
 
     def _receive_once(self, site, procedure_code, applicant_name, channel, actor, phone, ticket_id, external_id,
-                      idempotency_key, now, components_digitised=None) -> tuple[dict[str, Any], bool]:
+                      idempotency_key, now, components_digitised=None, steps=(), steps_note=None):
         with self.db.write() as conn:
             token = None
             if ticket_id is not None:
@@ -213,7 +228,7 @@ class DossierStore:
                     if row.procedure_code != procedure_code or row.ticket_id != ticket_id:
                         raise InvalidInput("idempotency_key was already used for another dossier",
                                            code="idempotency_conflict")
-                    return self._view(conn, row, self._load(conn, row), self.profile(conn, site)), False
+                    return self._view(conn, row, self._load(conn, row), self.profile(conn, site)), False, None
             profile = self.profile(conn, site)
             proc = self.procedure(conn, site, procedure_code)
             local = profile.calendar.to_local(now)
@@ -224,17 +239,26 @@ class DossierStore:
             dossier = d.open_dossier(code, proc["code"], proc["legal_days"], channel, by=actor, at=now,
                                      calendar=profile.calendar, cutoff=cutoff,
                                      components_digitised=components_digitised)
+            dues, refused, updated = [dossier.due_date], None, now
+            for status, at in steps:
+                try:
+                    d.change_status(dossier, status, by=actor, at=at, note=steps_note, calendar=profile.calendar)
+                except d.DossierError as err:
+                    refused = err
+                    break
+                dues.append(dossier.due_date)
+                updated = at
             fields = self.derived(dossier, profile.calendar)
             dossier_id = conn.execute(insert(dossiers).values(
                 site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
                 channel=dossier.channel.value, ticket_id=ticket_id, token=token or secrets.token_urlsafe(16),
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
-                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now,
+                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=updated,
                 cutoff=cutoff.strftime("%H:%M") if cutoff else None, **fields,
             ).returning(dossiers.c.id)).scalar_one()
-            self._write_events(conn, dossier_id, dossier.history, dossier, site)
+            self._write_events(conn, dossier_id, dossier.history, dossier, site, dues)
             self._ledger(conn, dossier_id, site, dossier, profile.calendar)
-            return self._view(conn, self._row(conn, code), dossier, profile, proc), True
+            return self._view(conn, self._row(conn, code), dossier, profile, proc), True, refused
 
     # ---- changes --------------------------------------------------------------------------
     def change_status(self, code: str, status: str, *, actor: str, note: str | None = None,
@@ -370,6 +394,15 @@ class DossierStore:
             track_url=f"{self.public_url}/t/{row.token}",
             received_at=row.received_at.astimezone(profile.tz) if row.received_at else None,
         )
+
+
+class StepsRefused(Exception):
+    """``receive(steps=…)`` kept the new dossier (``view``) but the rules refused one of its steps
+    (``error``, a ``DossierError``, also the ``__cause__``)."""
+
+    def __init__(self, view: dict[str, Any], error: d.DossierError) -> None:
+        super().__init__(str(error))
+        self.view, self.error = view, error
 
 
 def row_cutoff(row: Any) -> time | None:
