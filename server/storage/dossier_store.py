@@ -36,6 +36,12 @@ from .tables import (
 )
 
 
+# Constant statements executed with their values: compiled once and cached, where ``.values(...)``
+# builds a new statement (and its cache key) on every call — a large share of an import's time.
+_INSERT_EVENT = insert(dossier_events)
+_INSERT_DOSSIER = insert(dossiers).returning(dossiers.c.id)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -158,11 +164,11 @@ class DossierStore:
         after each change when several are written at once (default: the dossier's now)."""
         for i, c in enumerate(changes):
             due = dossier.due_date if dues is None else dues[i]
-            conn.execute(insert(dossier_events).values(
+            conn.execute(_INSERT_EVENT, dict(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
                 to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note, reason=c.reason,
                 paid_online=c.paid_online, components_digitised=c.components_digitised,
-                result_digitised=c.result_digitised,
+                result_digitised=c.result_digitised, exported_at=None,
             ))
             journal.record(conn, site, "dossier", {
                 "code": dossier.code, "procedure": dossier.procedure_code, "channel": dossier.channel.value,
@@ -249,13 +255,13 @@ class DossierStore:
                 dues.append(dossier.due_date)
                 updated = at
             fields = self.derived(dossier, profile.calendar)
-            dossier_id = conn.execute(insert(dossiers).values(
+            dossier_id = conn.execute(_INSERT_DOSSIER, dict(
                 site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
                 channel=dossier.channel.value, ticket_id=ticket_id, token=token or secrets.token_urlsafe(16),
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
                 external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=updated,
                 cutoff=cutoff.strftime("%H:%M") if cutoff else None, **fields,
-            ).returning(dossiers.c.id)).scalar_one()
+            )).scalar_one()
             self._write_events(conn, dossier_id, dossier.history, dossier, site, dues)
             self._ledger(conn, dossier_id, site, dossier, profile.calendar)
             return self._view(conn, self._row(conn, code), dossier, profile, proc), True, refused
