@@ -163,8 +163,7 @@ def test_one_write_per_new_dossier_leaves_what_one_change_at_a_time_left(tmp_pat
             enter(store, "demo", national.parse(record, tz=tz, now=NOW), actor="import")
         with db.read() as conn:
             got = {
-                "dossiers": [r[2:] for r in conn.execute(select(dossiers).order_by(dossiers.c.id)).all()
-                             if True],
+                "dossiers": [r[2:] for r in conn.execute(select(dossiers).order_by(dossiers.c.id)).all()],
                 "events": conn.execute(select(dossier_events).order_by(dossier_events.c.id)).all(),
                 "spans": conn.execute(select(dossier_spans).order_by(dossier_spans.c.id)).all(),
                 "rollup": sorted(conn.execute(select(dossier_flow_rollup)).all()),
