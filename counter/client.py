@@ -121,17 +121,21 @@ class CounterClient:
     # ---- dossiers ---------------------------------------------------------------------------
     def create_dossier(self, *, procedure_code: str, applicant_name: str, phone: str | None = None,
                        channel: str = "direct", ticket_id: int | None = None,
-                       idempotency_key: str | None = None) -> dict[str, Any]:
+                       idempotency_key: str | None = None, components_digitised: bool | None = None) -> dict[str, Any]:
         body = {"procedure_code": procedure_code, "applicant_name": applicant_name, "channel": channel}
         body.update({k: v for k, v in (("phone", phone), ("ticket_id", ticket_id),
-                                       ("idempotency_key", idempotency_key)) if v is not None})
+                                       ("idempotency_key", idempotency_key),
+                                       ("components_digitised", components_digitised)) if v is not None})
         return self._request("POST", "/api/v1/dossiers", json=body)
 
     def dossier(self, code: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v1/dossiers/{code}")
 
-    def dossier_status(self, code: str, status: str, note: str | None = None) -> dict[str, Any]:
-        body = {"status": status, **({"note": note} if note else {})}
+    def dossier_status(self, code: str, status: str, note: str | None = None, **facts: bool | None) -> dict[str, Any]:
+        """``facts``: the Decision 766 facts said with the change (``paid_online``,
+        ``components_digitised``, ``result_digitised``); None ones are not sent."""
+        body = {"status": status, **({"note": note} if note else {}),
+                **{k: v for k, v in facts.items() if v is not None}}
         return self._request("POST", f"/api/v1/dossiers/{code}/status", json=body)
 
     def apology(self, code: str, new_date: str, reason: str) -> dict[str, Any]:

@@ -105,8 +105,9 @@ class DossierDesk:
 
     # ---- actions ------------------------------------------------------------------------------
     def receive_dossier(self, procedure_code: str, applicant_name: str, phone: str | None = None,
-                        channel: str = "direct") -> bool:
-        """Receive a dossier from the citizen being served and print its Mẫu 01 slip."""
+                        channel: str = "direct", digitised: bool = False) -> bool:
+        """Receive a dossier from the citizen being served and print its Mẫu 01 slip.
+        ``digitised``: its components were scanned at intake (Decision 766, 4.2)."""
         def work() -> str | Notice:
             ticket_id = self._ticket_id()
             if self.current.get("status") != "serving":
@@ -127,17 +128,25 @@ class DossierDesk:
             # but the answer was lost) gets the first dossier back instead of a second one.
             idem = self._intake_keys.setdefault(key, f"intake-{uuid.uuid4().hex}")
             view = self.client.create_dossier(procedure_code=procedure_code, applicant_name=name, phone=tel,
-                                              channel=channel, ticket_id=ticket_id, idempotency_key=idem)
+                                              channel=channel, ticket_id=ticket_id, idempotency_key=idem,
+                                              components_digitised=True if digitised else None)
             self._received[key] = view["code"]
             self._keep(view)
             return self._print_after(view["code"], "01", day_text(view.get("due_date")), "receive")
         return self._run("receive_dossier", work, refresh=False)
 
-    def update_dossier_status(self, code: str | None, status: str, note: str | None = None) -> bool:
+    def update_dossier_status(self, code: str | None, status: str, note: str | None = None, *,
+                              paid_online: bool = False, digitised: bool = False) -> bool:
+        """``paid_online``: ending the fee step, the fee was paid online (Decision 766, 3.6);
+        ``digitised``: accepting, the components were scanned (4.2) / resolving, the result was
+        digitised (4.1). Ticked on another change, the server refuses it with a sentence."""
         def work() -> str | Notice:
             target = self._code(code)
+            facts = {"paid_online": True if paid_online else None}
+            if digitised:
+                facts["result_digitised" if status == "resolved" else "components_digitised"] = True
             try:
-                view = self.client.dossier_status(target, status, (note or "").strip() or None)
+                view = self.client.dossier_status(target, status, (note or "").strip() or None, **facts)
             except ServerError as err:
                 if err.code != "invalid_transition":
                     raise

@@ -43,13 +43,15 @@ ERRORS_VI: dict[str, str] = {
     # dossiers (server codes, then the terminal's own)
     "note_required": "Trạng thái này cần ghi rõ lý do. Hãy nhập lý do rồi cập nhật lại.",
     "unknown_status": "Trạng thái hồ sơ không hợp lệ.",
+    "fact_not_applicable": "«Đã thanh toán trực tuyến» chỉ chọn khi kết thúc bước nộp phí (sang «Đang xử lý» hoặc "
+                           "«Đã xử lý xong»); «Đã số hóa» chỉ chọn khi tiếp nhận hoặc khi cập nhật «Đã xử lý xong».",
     "unknown_procedure": "Không có thủ tục này tại trung tâm. Hãy chọn thủ tục trong danh sách.",
     "unknown_dossier": "Không tìm thấy hồ sơ có mã này.",
-    "apology_not_due": "Hồ sơ chưa quá hạn hẹn trả nên chưa cần phiếu xin lỗi (Mẫu 04).",
+    "apology_not_due": "Hồ sơ chưa quá hạn hẹn trả nên chưa cần văn bản xin lỗi (Mẫu 04).",
     "invalid_appointment": "Ngày hẹn mới phải là một ngày làm việc sau hôm nay.",
     "out_of_order": "Thời điểm thay đổi sớm hơn lần thay đổi trước; hãy thử lại.",
     "not_received": "Hồ sơ chưa được tiếp nhận nên chưa có phiếu.",
-    "no_apology": "Hồ sơ này chưa có phiếu xin lỗi nào.",
+    "no_apology": "Hồ sơ này chưa có văn bản xin lỗi nào.",
     "site_required": "Chưa rõ hồ sơ thuộc trung tâm nào. Kiểm tra lại cấu hình quầy.",
     "not_serving": "Hãy bấm «Bắt đầu» (F3) phục vụ số đang gọi trước khi tiếp nhận hồ sơ.",
     "procedure_required": "Hãy chọn thủ tục của hồ sơ.",
@@ -94,8 +96,8 @@ DONE_VI = {
     "receive": "Đã tiếp nhận hồ sơ {code}, hẹn trả {due}.",
     "receive_printed": "Đã tiếp nhận hồ sơ {code}, hẹn trả {due}. Đã in phiếu tiếp nhận.",
     "status": "Hồ sơ {code}: {label}.",
-    "apology": "Đã ghi phiếu xin lỗi hồ sơ {code}, hẹn trả mới {due}.",
-    "apology_printed": "Đã ghi và in phiếu xin lỗi hồ sơ {code}, hẹn trả mới {due}.",
+    "apology": "Đã ghi văn bản xin lỗi hồ sơ {code}, hẹn trả mới {due}.",
+    "apology_printed": "Đã ghi và in văn bản xin lỗi hồ sơ {code}, hẹn trả mới {due}.",
     "reprint": "Đã in lại phiếu hồ sơ {code}.",
 }
 
@@ -112,7 +114,7 @@ PRINTER_FAULT_VI = {
     "printer.paper_out": "Máy in hết giấy", "printer.offline": "Máy in không kết nối được",
     "printer.timeout": "Máy in không trả lời", "printer.layout": "Phiếu không vừa khổ giấy của máy in",
 }
-SLIP_VI = {"01": "hồ sơ đã được tiếp nhận", "04": "phiếu xin lỗi đã được ghi nhận cho hồ sơ"}
+SLIP_VI = {"01": "hồ sơ đã được tiếp nhận", "04": "văn bản xin lỗi đã được ghi nhận cho hồ sơ"}
 
 
 def print_failed_sentence(fault: str, form: str, code: str, due: str) -> str:

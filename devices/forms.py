@@ -1,8 +1,8 @@
 """The 2025 forms (Thông tư 03/2025/TT-VPCP) other than the slip: 02, 03, 05, 06 on receipt paper
 and 07, the tracking book, on A4 (and as a receipt-paper list).
 
-Mẫu 01 and 04 keep their own layouts in :mod:`devices.layout`; these share its builder, fonts
-and QR, so every form prints through the same ``ReceiptPrinter.print_blocks`` and looks alike.
+Mẫu 01 and 04 keep their own layouts in :mod:`devices.layout`; these share its builder, fonts,
+QR and heading (centre, "Mẫu số NN", title, circular), so every form prints through the same ``ReceiptPrinter.print_blocks`` and looks alike.
 A form is data (:class:`FormView`): its number and title, the dossier's facts as labelled fields,
 free paragraphs, and an optional table (hand-offs on 06). :meth:`FormView.text` is exactly the
 text drawn, so a test can check the number and title without reading pixels back.
@@ -16,25 +16,9 @@ from datetime import date, datetime
 
 from PIL import Image, ImageDraw
 
-from .layout import BLACK, WHITE, Block, _Builder, _field, flatten, font, paper_width
-
-FORM_TITLES = {
-    "01": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
-    "02": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
-    "03": "Phiếu từ chối tiếp nhận, giải quyết hồ sơ",
-    "04": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
-    "05": "Thông báo dừng giải quyết hồ sơ",
-    "06": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
-    "07": "Sổ theo dõi hồ sơ",
-}
-CIRCULAR = "Thông tư số 03/2025/TT-VPCP"
-
-
-def heading(number: str) -> str:
-    """``Mẫu số 02`` — the line every form starts with."""
-    if number not in FORM_TITLES:
-        raise ValueError(f"form must be one of {', '.join(FORM_TITLES)}, not {number!r}")
-    return f"Mẫu số {number}"
+# FORM_TITLES, CIRCULAR and heading live with the 01 and 04 layouts; imported from here as well.
+from .layout import (BLACK, CIRCULAR, FORM_TITLES, WHITE, Block, _Builder, _field, _form_head, flatten, font,
+                     heading, paper_width)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,13 +54,7 @@ class FormView:
 
 def form_blocks(view: FormView, paper: int = 80) -> list[Block]:
     b = _Builder(paper)
-    b.gap(6)
-    b.text(view.centre, 22, bold=True)
-    b.text(heading(view.number), 20, bold=True)
-    b.gap(4)
-    b.text(view.title.upper(), 26, bold=True)
-    b.text(f"({CIRCULAR})", 16)
-    b.rule()
+    _form_head(b, view.centre, view.number)
     for label, value, bold in view.fields:
         _field(b, label, value, bold=bold)
     for paragraph in view.paragraphs:

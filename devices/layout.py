@@ -22,6 +22,26 @@ FONT_DIR = Path(__file__).with_name("fonts")
 FONT_REGULAR = FONT_DIR / "DejaVuSans.ttf"
 FONT_BOLD = FONT_DIR / "DejaVuSans-Bold.ttf"
 
+# The forms of Thông tư 03/2025/TT-VPCP, Phụ lục I, by number (the titles as the circular words them).
+FORM_TITLES = {
+    "01": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "02": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "03": "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
+    "04": "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết",
+    "05": "Thông báo dừng giải quyết hồ sơ",
+    "06": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+    "07": "Sổ theo dõi hồ sơ",
+}
+CIRCULAR = "Thông tư số 03/2025/TT-VPCP"
+
+
+def heading(number: str) -> str:
+    """``Mẫu số 02`` — the line every form starts with."""
+    if number not in FORM_TITLES:
+        raise ValueError(f"form must be one of {', '.join(FORM_TITLES)}, not {number!r}")
+    return f"Mẫu số {number}"
+
+
 PAPER_DOTS = {80: 576, 58: 384}  # printable width in dots at 203 dpi
 MARGIN = 8
 WHITE, BLACK = 255, 0
@@ -44,7 +64,7 @@ class TicketView:
 
 @dataclass(frozen=True, kw_only=True)
 class SlipView:
-    """Mẫu 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả."""
+    """Mẫu 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả. ``footer``: an extra last line (e.g. the counter)."""
 
     centre: str
     dossier_code: str
@@ -60,7 +80,9 @@ class SlipView:
 
 @dataclass(frozen=True, kw_only=True)
 class ApologyView:
-    """Mẫu 04 — Phiếu xin lỗi và hẹn lại ngày trả kết quả."""
+    """Mẫu 04 — Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết: to the applicant, the
+    dossier, when it was received, the date the rules set, why it is late, and the date the
+    agency asks to extend the time to (the new appointment)."""
 
     centre: str
     dossier_code: str
@@ -72,6 +94,7 @@ class ApologyView:
     official: str = ""
     track_url: str | None = None
     footer: str = ""
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -261,13 +284,33 @@ def _field(b: _Builder, label: str, value: str, *, bold: bool = False) -> None:
     b.gap(4)
 
 
+def _form_head(b: _Builder, centre: str, number: str) -> None:
+    """The top every form shares: centre, "Mẫu số NN", the title in capitals, the circular."""
+    b.gap(6)
+    b.text(centre, 22, bold=True)
+    b.text(heading(number), 20, bold=True)
+    b.gap(4)
+    b.text(FORM_TITLES[number].upper(), 26, bold=True)
+    b.text(f"({CIRCULAR})", 16)
+    b.rule()
+
+
+def slip_text(view: SlipView) -> list[str]:
+    """Every string :func:`slip_blocks` draws, in order (a test reads the form without pixels)."""
+    out = [view.centre, heading("01"), FORM_TITLES["01"].upper(), f"({CIRCULAR})",
+           "Mã hồ sơ:", view.dossier_code, "Thủ tục:", view.procedure, "Người nộp hồ sơ:", view.applicant,
+           "Thời gian tiếp nhận:", _when(view.received_at), "Hẹn trả kết quả:", _when(view.appointment_at)]
+    if view.documents:
+        out += ["Giấy tờ đã nhận:", *(f"{n}. {doc}" for n, doc in enumerate(view.documents, 1))]
+    out += ["Người tiếp nhận:", view.official, "Quét mã để tra cứu tình trạng hồ sơ"]
+    if view.footer:
+        out.append(view.footer)
+    return [unicodedata.normalize("NFC", t) for t in out]
+
+
 def slip_blocks(view: SlipView, paper: int = 80) -> list[Block]:
     b = _Builder(paper)
-    b.gap(6)
-    b.text(view.centre, 22, bold=True)
-    b.gap(6)
-    b.text("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", 26, bold=True)
-    b.rule()
+    _form_head(b, view.centre, "01")
     _field(b, "Mã hồ sơ:", view.dossier_code, bold=True)
     _field(b, "Thủ tục:", view.procedure)
     _field(b, "Người nộp hồ sơ:", view.applicant)
@@ -281,33 +324,57 @@ def slip_blocks(view: SlipView, paper: int = 80) -> list[Block]:
     _field(b, "Người tiếp nhận:", view.official)
     b.qr(view.track_url)
     b.text("Quét mã để tra cứu tình trạng hồ sơ", 20)
-    b.text(view.footer or "Mẫu số 01", 18)
+    if view.footer:
+        b.text(view.footer, 18)
     b.gap(10)
     return b.finish()
 
 
+def apology_sentence(view: ApologyView) -> str:
+    return (f"{view.centre} xin lỗi ông/bà vì hồ sơ chưa được giải quyết đúng thời hạn và đề nghị "
+            f"gia hạn thời gian giải quyết, hẹn trả kết quả vào ngày {view.new_date:%d/%m/%Y}.")
+
+
+def _apology_fields(view: ApologyView) -> list[tuple[str, str, bool]]:
+    fields = [("Kính gửi:", view.applicant, False), ("Mã hồ sơ:", view.dossier_code, True),
+              ("Thủ tục:", view.procedure, False)]
+    if view.received_at is not None:
+        fields.append(("Ngày tiếp nhận hồ sơ:", _when(view.received_at), False))
+    fields += [("Hạn trả kết quả theo quy định:", f"{view.original_date:%d/%m/%Y}", False),
+               ("Lý do chậm trễ:", view.reason, False),
+               ("Đề nghị gia hạn, hẹn trả kết quả vào ngày:", f"{view.new_date:%d/%m/%Y}", True)]
+    return fields
+
+
+def apology_text(view: ApologyView) -> list[str]:
+    """Every string :func:`apology_blocks` draws, in order."""
+    out = [view.centre, heading("04"), FORM_TITLES["04"].upper(), f"({CIRCULAR})"]
+    for label, value, _ in _apology_fields(view):
+        out += [label, value]
+    out.append(apology_sentence(view))
+    if view.official:
+        out += ["Người ký:", view.official]
+    if view.track_url:
+        out.append("Quét mã để tra cứu tình trạng hồ sơ")
+    if view.footer:
+        out.append(view.footer)
+    return [unicodedata.normalize("NFC", t) for t in out]
+
+
 def apology_blocks(view: ApologyView, paper: int = 80) -> list[Block]:
     b = _Builder(paper)
-    b.gap(6)
-    b.text(view.centre, 22, bold=True)
-    b.gap(6)
-    b.text("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", 26, bold=True)
-    b.rule()
-    _field(b, "Mã hồ sơ:", view.dossier_code, bold=True)
-    _field(b, "Thủ tục:", view.procedure)
-    _field(b, "Kính gửi:", view.applicant)
-    _field(b, "Ngày hẹn trả kết quả trước đây:", f"{view.original_date:%d/%m/%Y}")
-    _field(b, "Lý do chậm trễ:", view.reason)
-    _field(b, "Ngày hẹn trả kết quả mới:", f"{view.new_date:%d/%m/%Y}", bold=True)
-    b.text(f"{view.centre} xin lỗi ông/bà vì sự chậm trễ này và hẹn trả kết quả "
-           f"vào ngày {view.new_date:%d/%m/%Y}.", 22, align="left")
+    _form_head(b, view.centre, "04")
+    for label, value, bold in _apology_fields(view):
+        _field(b, label, value, bold=bold)
+    b.text(apology_sentence(view), 22, align="left")
     b.gap(4)
     if view.official:
         _field(b, "Người ký:", view.official)
     if view.track_url:
         b.qr(view.track_url)
         b.text("Quét mã để tra cứu tình trạng hồ sơ", 20)
-    b.text(view.footer or "Mẫu số 04", 18)
+    if view.footer:
+        b.text(view.footer, 18)
     b.gap(10)
     return b.finish()
 

@@ -64,7 +64,7 @@ class IntakePopup(Popup):
         """Receive (on a worker thread; ``wait`` runs it here, for the screenshot)."""
         channels = {v: k for k, v in CHANNEL_VI.items()}
         args = (self.selected_code, self.ids.name.text, self.ids.phone.text or None,
-                channels.get(self.ids.channel.text, "direct"))
+                channels.get(self.ids.channel.text, "direct"), self.ids.digitised.state == "down")
         if wait:
             self.app.model.receive_dossier(*args)
         else:

@@ -113,9 +113,11 @@ class TerminalApp(KvOnce, App):
         if self.model.logged_in and self.intake.parent is None:
             self.intake.open()
 
-    def update_status(self, code: str, status_label: str, note: str) -> None:
+    def update_status(self, code: str, status_label: str, note: str, paid_online: bool = False,
+                      digitised: bool = False) -> None:
         statuses = {v: k for k, v in DOSSIER_STATUS_VI.items()}
-        self.do("update_dossier_status", code, statuses.get(status_label, status_label), note)
+        self.do("update_dossier_status", code, statuses.get(status_label, status_label), note,
+                paid_online=paid_online, digitised=digitised)
 
     # ---- drawing ------------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -84,6 +84,9 @@ class DossierCreate(Strict):
     channel: Literal["direct", "online", "postal"] = "direct"
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=100)
     """Sent again with a retry (timeout, double Enter): the first dossier comes back, not a second."""
+    components_digitised: bool | None = None
+    """The official scanned the dossier's components at intake (Decision 766, 4.2). An online
+    dossier says it when accepted (``/status`` to ``received``)."""
 
     @field_validator("applicant_name")
     @classmethod
@@ -105,6 +108,12 @@ class DossierStatusBody(Strict):
     public_note: str | None = Field(default=None, max_length=500)
     reason: str | None = Field(default=None, max_length=500)
     """Why a supplement is asked a second time (required then: 422 second_supplement_needs_reason)."""
+    paid_online: bool | None = None
+    """Ending the fee step (``fee_due`` → ``processing``/``resolved``): was it paid online? (766, 3.6)"""
+    components_digitised: bool | None = None
+    """Accepting (→ ``received``): were the components digitised? (766, 4.2)"""
+    result_digitised: bool | None = None
+    """Resolving (→ ``resolved``): was the result digitised? (766, 4.1). Elsewhere: 422 fact_not_applicable."""
 
 
 class ApologyBody(Strict):

@@ -41,6 +41,7 @@ def create_dossier(body: DossierCreate, request: Request, who: Official, respons
     view, created = _store(request).receive(
         site=site, procedure_code=body.procedure_code, applicant_name=body.applicant_name, phone=body.phone,
         channel=body.channel, ticket_id=body.ticket_id, actor=who.subject, idempotency_key=body.idempotency_key,
+        components_digitised=body.components_digitised,
     )
     if not created:
         response.status_code = 200  # a retried intake: the same dossier, never a second one
@@ -55,7 +56,9 @@ def get_dossier(code: CodePath, request: Request, who: Official):
 @router.post("/dossiers/{code}/status")
 def change_status(code: CodePath, body: DossierStatusBody, request: Request, who: Official):
     return _store(request).change_status(code, body.status, note=body.note, public_note=body.public_note,
-                                         reason=body.reason, actor=who.subject, site=who.site)
+                                         reason=body.reason, actor=who.subject, site=who.site,
+                                         paid_online=body.paid_online, components_digitised=body.components_digitised,
+                                         result_digitised=body.result_digitised)
 
 
 @router.post("/dossiers/{code}/apology")

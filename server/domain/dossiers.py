@@ -153,6 +153,15 @@ class SupplementReasonRequired(DossierError):
     kind = "invalid"
 
 
+class FactNotApplicable(DossierError):
+    """A Decision 766 fact given with a change it does not belong to: ``paid_online`` only when the
+    fee step ends, ``components_digitised`` only on acceptance, ``result_digitised`` only on
+    resolving. Refused rather than dropped, so a wrong call never looks recorded."""
+
+    code = "fact_not_applicable"
+    kind = "invalid"
+
+
 class OutOfOrder(DossierError):
     """A change dated before the previous one: history must read in order."""
 
@@ -212,11 +221,15 @@ class StatusChange:
     note: str | None = None
     public_note: str | None = None
     reason: str | None = None  # why a supplement is asked a second time (only then)
+    # Decision 766 facts the official states at the counter (None: not said):
+    paid_online: bool | None = None  # the fee step ended: paid online (3.6), only on leaving fee_due
+    components_digitised: bool | None = None  # accepted with its components digitised (4.2), only on received
+    result_digitised: bool | None = None  # the result was digitised (4.1), only on resolved
 
 
 @dataclass(frozen=True, slots=True)
 class ApologySlip:
-    """What a Mẫu 04 ("Phiếu xin lỗi và hẹn lại ngày trả kết quả") prints."""
+    """What a Mẫu 04 ("Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết") prints."""
 
     dossier_code: str
     due_date: date
@@ -273,21 +286,26 @@ def open_dossier(
     calendar: WorkingCalendar,
     note: str | None = None,
     cutoff: time | None = None,
+    components_digitised: bool | None = None,
 ) -> Dossier:
     """Start a dossier's life. Counter and postal dossiers are received on the spot and get a
-    due date at once; online ones start as "submitted" and are dated when an official accepts."""
+    due date at once; online ones start as "submitted" and are dated when an official accepts
+    (``components_digitised`` is then said on acceptance, not here)."""
     if legal_days < 0:
         raise ValueError("legal_days must be >= 0")
     channel = Channel(channel)
     when = calendar.to_local(at)
     status = _S.SUBMITTED if channel is Channel.ONLINE else _S.RECEIVED
+    if status is _S.SUBMITTED and components_digitised is not None:
+        raise FactNotApplicable("an online dossier's components are declared digitised when it is accepted")
     dossier = Dossier(code, procedure_code, legal_days, channel, status, cutoff=cutoff)
     if status is _S.SUBMITTED:
         dossier.submitted_at = when
     else:
         dossier.received_at = when
         dossier.due_date = calendar.due_date(when, legal_days, cutoff)
-    dossier.history = (StatusChange(None, status, _require_actor(by), when, _clean(note)),)
+    dossier.history = (StatusChange(None, status, _require_actor(by), when, _clean(note),
+                                    components_digitised=components_digitised),)
     return dossier
 
 
@@ -301,6 +319,9 @@ def change_status(
     calendar: WorkingCalendar,
     public_note: str | None = None,
     reason: str | None = None,
+    paid_online: bool | None = None,
+    components_digitised: bool | None = None,
+    result_digitised: bool | None = None,
 ) -> StatusChange:
     """Move ``dossier`` to ``new_status`` and return the history entry written.
 
@@ -326,6 +347,13 @@ def change_status(
                 "second one needs a reason (it is recorded and the dossier counts late)")
     else:
         reason = None  # a reason belongs only to a repeated supplement request
+    if paid_online is not None and not (current is _S.FEE_DUE and target in (_S.PROCESSING, _S.RESOLVED)):
+        raise FactNotApplicable("paid_online is said when the fee step ends (from fee_due to processing or "
+                                "resolved)")
+    if components_digitised is not None and target is not _S.RECEIVED:
+        raise FactNotApplicable("components_digitised is said when the dossier is received")
+    if result_digitised is not None and target is not _S.RESOLVED:
+        raise FactNotApplicable("result_digitised is said when the dossier is resolved")
     when = calendar.to_local(at)
     if dossier.history and when < dossier.history[0].at:
         raise BeforeIntake(f"{when.isoformat()} is before {dossier.code} was received "
@@ -333,7 +361,8 @@ def change_status(
     if dossier.history and when < dossier.history[-1].at:
         raise OutOfOrder(f"{when.isoformat()} is before the last change of {dossier.code}")
 
-    change = StatusChange(current, target, _require_actor(by), when, note, _clean(public_note), reason)
+    change = StatusChange(current, target, _require_actor(by), when, note, _clean(public_note), reason,
+                          paid_online, components_digitised, result_digitised)
     dossier.history = (*dossier.history, change)
     dossier.status = target
     if target is _S.RECEIVED:

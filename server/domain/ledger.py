@@ -49,6 +49,10 @@ FLOW_KINDS = (
     "not_accepted",  # online: refused or cancelled before anyone accepted it
     "supplement_requested",  # each request (a second one on a dossier counts late for Decision 766)
     "apology",  # a Mẫu 04 issued
+    # Decision 766 facts, each on the day of its change (3.6, 4.1, 4.2):
+    "fee_paid", "fee_paid_online",  # the fee step ended (fee_due → processing / resolved); of which paid online
+    "received_digitised",  # accepted with its components digitised
+    "resolved_result_digitised",  # resolved with its result digitised
 )
 
 
@@ -83,7 +87,8 @@ def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], lis
     history = dossier.history
     first = history[0]
     replay = open_dossier(dossier.code, dossier.procedure_code, dossier.legal_days, dossier.channel,
-                          by=first.by, at=first.at, calendar=calendar, cutoff=dossier.cutoff)
+                          by=first.by, at=first.at, calendar=calendar, cutoff=dossier.cutoff,
+                          components_digitised=first.components_digitised)
     owner = acceptor(dossier)
     spans: list[Span] = []
     flows: list[Flow] = []
@@ -115,18 +120,29 @@ def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], lis
         flows.append(Flow("submitted", day, ""))
     else:
         flows.append(Flow("received", day, owner))
+        if first.components_digitised:
+            flows.append(Flow("received_digitised", day, owner))
     after_change(replay.status, day)
     for change in history[1:]:
         before = replay.status
         change_status(replay, change.to_status, by=change.by, at=change.at, note=change.note or "—",
-                      calendar=calendar, reason=change.reason or "—")
+                      calendar=calendar, reason=change.reason or "—", paid_online=change.paid_online,
+                      components_digitised=change.components_digitised, result_digitised=change.result_digitised)
         day = calendar.local_date(change.at)
         target = change.to_status
         if target is _S.SUPPLEMENT_REQUESTED:
             supplements += 1
             flows.append(Flow("supplement_requested", day, owner))
+        if before is _S.FEE_DUE and target in (_S.PROCESSING, _S.RESOLVED):
+            flows.append(Flow("fee_paid", day, owner))
+            if change.paid_online:
+                flows.append(Flow("fee_paid_online", day, owner))
+        if target is _S.RESOLVED and change.result_digitised:
+            flows.append(Flow("resolved_result_digitised", day, owner))
         if target is _S.RECEIVED:
             flows.append(Flow("received", day, owner))
+            if change.components_digitised:
+                flows.append(Flow("received_digitised", day, owner))
         elif before is _S.SUBMITTED:  # refused or withdrawn before acceptance
             flows.append(Flow("not_accepted", day, ""))
         elif target is _S.RESOLVED:

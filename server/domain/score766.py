@@ -10,6 +10,12 @@ does not hold are listed with what it would need, never guessed.
   waiting for a supplement subtracted, plus open dossiers still within due at the period's end,
   over resolved + open. A dossier asked for a supplement more than once counts late.
 * 3.3 online share: dossiers received online (KenhThucHien 2) over all received.
+* 3.6 online payment: fee steps ended in the period (fee_due → processing / resolved) whose fee
+  the official marked paid online, over all fee steps ended in the period.
+* 4.1 digitised results: dossiers resolved in the period whose result was marked digitised, over
+  all resolved in the period.
+* 4.2 digitised dossiers: dossiers received (accepted) in the period whose components were marked
+  digitised at intake or acceptance, over all received in the period.
 * 5.4 satisfaction: 100% − the share overdue (resolved late or open past due) − the share of
   ratings "not satisfied" (complaints are not recorded here and count 0).
 """
@@ -22,17 +28,17 @@ from typing import Any, Mapping
 DEFAULT_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     "2.1": {"pmax": 10.0, "threshold": 100.0},
     "3.3": {"pmax": 2.0, "threshold": 50.0},
+    "3.6": {"pmax": 2.0, "threshold": 50.0},
+    "4.1": {"pmax": 4.0, "threshold": 100.0},
+    "4.2": {"pmax": 4.0, "threshold": 100.0},
     "5.4": {"pmax": 10.0, "threshold": 90.0},
 }
 
-NOT_COMPUTED = (
-    {"code": "3.6", "name": "Thanh toán trực tuyến",
-     "needs": "Số hồ sơ có phí, lệ phí đã thanh toán trực tuyến (dữ liệu từ nền tảng thanh toán)."},
-    {"code": "4.1", "name": "Số hóa kết quả giải quyết",
-     "needs": "Số kết quả giải quyết được số hóa, ký số và lưu vào kho dữ liệu."},
-    {"code": "4.2", "name": "Số hóa hồ sơ",
-     "needs": "Số hồ sơ được số hóa thành phần khi tiếp nhận."},
-)
+# the ledger's flow kinds the sub-indices read besides the period figures
+INPUT_NAMES = ("resolved_in_time_multi_supplement", "open_within_multi_supplement", "fee_paid", "fee_paid_online",
+               "received_digitised", "resolved_result_digitised")
+
+NOT_COMPUTED: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,16 @@ SUB_INDICES = (
     SubIndex("3.3", "Tỷ lệ hồ sơ trực tuyến",
              "R = tiếp nhận mới – trực tuyến / tiếp nhận mới trong kỳ × 100",
              "Hướng dẫn công dân nộp trực tuyến trên Cổng dịch vụ công tại quầy và tại nhà."),
+    SubIndex("3.6", "Thanh toán trực tuyến",
+             "R = số lần nộp phí, lệ phí đã thanh toán trực tuyến / số lần nộp phí, lệ phí hoàn tất trong kỳ × 100",
+             "Hướng dẫn công dân thanh toán phí, lệ phí qua Cổng dịch vụ công; khi kết thúc bước nộp phí, "
+             "chọn «TT trực tuyến» nếu công dân đã thanh toán trực tuyến."),
+    SubIndex("4.1", "Số hóa kết quả giải quyết",
+             "R = hồ sơ giải quyết trong kỳ có kết quả được số hóa / đã giải quyết trong kỳ × 100",
+             "Số hóa, ký số kết quả trước khi trả và chọn «Đã số hóa» khi cập nhật «Đã xử lý xong»."),
+    SubIndex("4.2", "Số hóa hồ sơ",
+             "R = hồ sơ tiếp nhận trong kỳ được số hóa thành phần / tiếp nhận mới trong kỳ × 100",
+             "Quét, số hóa thành phần hồ sơ ngay khi tiếp nhận và chọn «Đã số hóa thành phần» khi tiếp nhận."),
     SubIndex("5.4", "Mức độ hài lòng",
              "R = 100 − tỷ lệ hồ sơ quá hạn (giải quyết quá hạn + đang quá hạn) − tỷ lệ đánh giá «không hài lòng»",
              "Giảm hồ sơ quá hạn; xem lại các lượt đánh giá «không hài lòng»."),
@@ -95,6 +111,12 @@ def ratios(figures: Mapping[str, Any], extra: Mapping[str, int], ratings: Mappin
         "2.1": (_share(in_time, judged), {"on_time": in_time, "judged": judged}),
         "3.3": (_share(figures["received_online"], figures["received"]),
                 {"online": figures["received_online"], "received": figures["received"]}),
+        "3.6": (_share(extra.get("fee_paid_online", 0), extra.get("fee_paid", 0)),
+                {"paid_online": extra.get("fee_paid_online", 0), "fee_paid": extra.get("fee_paid", 0)}),
+        "4.1": (_share(extra.get("resolved_result_digitised", 0), figures["resolved"]),
+                {"result_digitised": extra.get("resolved_result_digitised", 0), "resolved": figures["resolved"]}),
+        "4.2": (_share(extra.get("received_digitised", 0), figures["received"]),
+                {"digitised": extra.get("received_digitised", 0), "received": figures["received"]}),
         "5.4": (satisfaction, {"overdue": figures["late_total"], "judged": judged,
                                "not_satisfied": ratings.get("not_satisfied", 0), "rated": rated}),
     }

@@ -36,6 +36,12 @@ from .tables import (
 )
 
 
+# Constant statements executed with their values: compiled once and cached, where ``.values(...)``
+# builds a new statement (and its cache key) on every call — a large share of an import's time.
+_INSERT_EVENT = insert(dossier_events)
+_INSERT_DOSSIER = insert(dossiers).returning(dossiers.c.id)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -109,7 +115,8 @@ class DossierStore:
         ).all()
         history = tuple(
             d.StatusChange(d.DossierStatus(e.from_status) if e.from_status else None, d.DossierStatus(e.to_status),
-                           e.actor, e.at, e.note, e.public_note, e.reason) for e in events
+                           e.actor, e.at, e.note, e.public_note, e.reason, e.paid_online,
+                           e.components_digitised, e.result_digitised) for e in events
         )
         slips = tuple(
             d.ApologySlip(row.code, a.due_date, a.new_date, a.issued_at, a.actor, a.reason) for a in apologies
@@ -150,18 +157,23 @@ class DossierStore:
         ledger_store.replace_spans(conn, dossier_id, site, channel, procedure, spans)
         ledger_store.add_flows(conn, site, channel, procedure, ledger.new_flows(flows_before or [], flows))
 
-    def _write_events(self, conn, dossier_id: int, changes, dossier: d.Dossier, site: str) -> None:
+    def _write_events(self, conn, dossier_id: int, changes, dossier: d.Dossier, site: str,
+                      dues: list | None = None) -> None:
         """History rows, and each in the sync journal: codes, statuses and dates, never the
-        applicant's name, phone or the notes (they may name people)."""
-        for c in changes:
-            conn.execute(insert(dossier_events).values(
+        applicant's name, phone or the notes (they may name people). ``dues``: the due date right
+        after each change when several are written at once (default: the dossier's now)."""
+        for i, c in enumerate(changes):
+            due = dossier.due_date if dues is None else dues[i]
+            conn.execute(_INSERT_EVENT, dict(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
                 to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note, reason=c.reason,
+                paid_online=c.paid_online, components_digitised=c.components_digitised,
+                result_digitised=c.result_digitised, exported_at=None,
             ))
             journal.record(conn, site, "dossier", {
                 "code": dossier.code, "procedure": dossier.procedure_code, "channel": dossier.channel.value,
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value, "actor": c.by,
-                "due_date": dossier.due_date.isoformat() if dossier.due_date else None,
+                "due_date": due.isoformat() if due else None,
             }, c.at)
 
     # ---- intake ---------------------------------------------------------------------------
@@ -172,15 +184,29 @@ class DossierStore:
     def receive(self, *, site: str | None, procedure_code: str, applicant_name: str, channel: str,
                 actor: str, phone: str | None = None, ticket_id: int | None = None,
                 external_id: str | None = None, idempotency_key: str | None = None,
-                now: datetime | None = None) -> tuple[dict[str, Any], bool]:
+                now: datetime | None = None, components_digitised: bool | None = None,
+                steps: tuple[tuple[str, datetime], ...] = (), steps_note: str | None = None,
+                ) -> tuple[dict[str, Any], bool]:
         """Receive a dossier → (view, created). From a ticket it takes the ticket's tracking token,
         so the QR the citizen already holds follows the dossier (only the first dossier of a
         ticket; a second one gets its own token and slip). The same ``idempotency_key`` at the
-        same site returns the first dossier (created False), never a second one."""
+        same site returns the first dossier (created False), never a second one.
+        ``components_digitised``: the official digitised its components at intake (Decision 766, 4.2;
+        for an online dossier it is said on acceptance instead).
+
+        ``steps`` ((status, moment), …, with ``steps_note``): changes a dossier from another system
+        has already been through, applied to a *new* dossier in the same transaction — exactly as
+        if each were a ``change_status`` of its own, ledger and journal included, in one write. The
+        first step the rules refuse stops there: the dossier is kept with the steps before it, and
+        the error is raised after the commit (``StepsRefused``), as one change at a time would."""
         for attempt in range(3):
             try:
-                return self._receive_once(site, procedure_code, applicant_name, channel, actor, phone, ticket_id,
-                                          external_id, idempotency_key, now or utcnow())
+                view, created, refused = self._receive_once(
+                    site, procedure_code, applicant_name, channel, actor, phone, ticket_id, external_id,
+                    idempotency_key, now or utcnow(), components_digitised, steps, steps_note)
+                if refused is not None:
+                    raise StepsRefused(view, refused) from refused
+                return view, created
             except IntegrityError:
                 # PostgreSQL: a concurrent retry with the same key committed first; read it back.
                 if idempotency_key is None or attempt == 2:
@@ -188,7 +214,7 @@ class DossierStore:
         raise AssertionError("unreachable")
 
     def _receive_once(self, site, procedure_code, applicant_name, channel, actor, phone, ticket_id, external_id,
-                      idempotency_key, now) -> tuple[dict[str, Any], bool]:
+                      idempotency_key, now, components_digitised=None, steps=(), steps_note=None):
         with self.db.write() as conn:
             token = None
             if ticket_id is not None:
@@ -208,7 +234,7 @@ class DossierStore:
                     if row.procedure_code != procedure_code or row.ticket_id != ticket_id:
                         raise InvalidInput("idempotency_key was already used for another dossier",
                                            code="idempotency_conflict")
-                    return self._view(conn, row, self._load(conn, row), self.profile(conn, site)), False
+                    return self._view(conn, row, self._load(conn, row), self.profile(conn, site)), False, None
             profile = self.profile(conn, site)
             proc = self.procedure(conn, site, procedure_code)
             local = profile.calendar.to_local(now)
@@ -217,25 +243,39 @@ class DossierStore:
             code = profile.code_format.format(local.date(), n)
             cutoff = profile.cutoff_for(proc["code"])
             dossier = d.open_dossier(code, proc["code"], proc["legal_days"], channel, by=actor, at=now,
-                                     calendar=profile.calendar, cutoff=cutoff)
+                                     calendar=profile.calendar, cutoff=cutoff,
+                                     components_digitised=components_digitised)
+            dues, refused, updated = [dossier.due_date], None, now
+            for status, at in steps:
+                try:
+                    d.change_status(dossier, status, by=actor, at=at, note=steps_note, calendar=profile.calendar)
+                except d.DossierError as err:
+                    refused = err
+                    break
+                dues.append(dossier.due_date)
+                updated = at
             fields = self.derived(dossier, profile.calendar)
-            dossier_id = conn.execute(insert(dossiers).values(
+            dossier_id = conn.execute(_INSERT_DOSSIER, dict(
                 site=site, code=code, procedure_code=proc["code"], legal_days=proc["legal_days"],
                 channel=dossier.channel.value, ticket_id=ticket_id, token=token or secrets.token_urlsafe(16),
                 applicant_name=applicant_name, phone=phone, official=actor, filed_on=local.date(),
-                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=now,
+                external_id=external_id, idempotency_key=idempotency_key, created_at=now, updated_at=updated,
                 cutoff=cutoff.strftime("%H:%M") if cutoff else None, **fields,
-            ).returning(dossiers.c.id)).scalar_one()
-            self._write_events(conn, dossier_id, dossier.history, dossier, site)
+            )).scalar_one()
+            self._write_events(conn, dossier_id, dossier.history, dossier, site, dues)
             self._ledger(conn, dossier_id, site, dossier, profile.calendar)
-            return self._view(conn, self._row(conn, code), dossier, profile, proc), True
+            return self._view(conn, self._row(conn, code), dossier, profile, proc), True, refused
 
     # ---- changes --------------------------------------------------------------------------
     def change_status(self, code: str, status: str, *, actor: str, note: str | None = None,
                       now: datetime | None = None, site: str | None = None,
-                      public_note: str | None = None, reason: str | None = None) -> dict[str, Any]:
+                      public_note: str | None = None, reason: str | None = None,
+                      paid_online: bool | None = None, components_digitised: bool | None = None,
+                      result_digitised: bool | None = None) -> dict[str, Any]:
         """``note`` stays internal; ``public_note`` is what the tracking page may show (masked);
-        ``reason`` is required for a second supplement request (and only kept for one)."""
+        ``reason`` is required for a second supplement request (and only kept for one).
+        ``paid_online`` (ending the fee step), ``components_digitised`` (accepting) and
+        ``result_digitised`` (resolving) are the Decision 766 facts the official states."""
         now = now or utcnow()
         with self.db.write() as conn:
             row = self._row(conn, code, lock=True)
@@ -244,7 +284,8 @@ class DossierStore:
             dossier = self._load(conn, row)
             before = ledger.ledger(dossier, profile.calendar)[1]
             change = d.change_status(dossier, status, by=actor, at=now, note=note, calendar=profile.calendar,
-                                     public_note=public_note, reason=reason)
+                                     public_note=public_note, reason=reason, paid_online=paid_online,
+                                     components_digitised=components_digitised, result_digitised=result_digitised)
             self._write_events(conn, row.id, [change], dossier, row.site)
             self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)
             fields = self.derived(dossier, profile.calendar)
@@ -310,6 +351,8 @@ class DossierStore:
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value,
                 "label_vi": c.to_status.label_vi, "label_en": c.to_status.label_en,
                 "at": _iso(c.at), "by": c.by, "note": c.note, "public_note": c.public_note, "reason": c.reason,
+                **{k: v for k, v in (("paid_online", c.paid_online), ("components_digitised", c.components_digitised),
+                                     ("result_digitised", c.result_digitised)) if v is not None},
             } for c in dossier.history],
             "apologies": [{"issued_at": _iso(a.issued_at), "due_date": _iso(a.due_date), "new_date": _iso(a.new_date),
                            "by": a.by, "reason": a.reason} for a in dossier.apologies],
@@ -339,7 +382,7 @@ class DossierStore:
         )
 
     def apology_view(self, code: str) -> ApologyView:
-        """Mẫu 04 for the last apology recorded."""
+        """Mẫu 04 (apology and request to extend) for the last apology recorded."""
         with self.db.read() as conn:
             row = self._row(conn, code)
             profile = self.profile(conn, row.site)
@@ -355,7 +398,17 @@ class DossierStore:
             centre=profile.name, dossier_code=row.code, procedure=proc["name_vi"], applicant=row.applicant_name,
             original_date=last.due_date, new_date=last.new_date, reason=last.reason, official=signer or last.actor,
             track_url=f"{self.public_url}/t/{row.token}",
+            received_at=row.received_at.astimezone(profile.tz) if row.received_at else None,
         )
+
+
+class StepsRefused(Exception):
+    """``receive(steps=…)`` kept the new dossier (``view``) but the rules refused one of its steps
+    (``error``, a ``DossierError``, also the ``__cause__``)."""
+
+    def __init__(self, view: dict[str, Any], error: d.DossierError) -> None:
+        super().__init__(str(error))
+        self.view, self.error = view, error
 
 
 def row_cutoff(row: Any) -> time | None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from server.domain.dossiers import DossierStatus
 
-from .dossier_store import DossierStore
+from .dossier_store import DossierStore, StepsRefused
 
 NOTE = "Theo hệ thống một cửa điện tử"
 
@@ -48,16 +48,27 @@ def steps(record: Incoming) -> list[tuple[str, Any]]:
 
 def intake(store: DossierStore, site: str, record: Incoming, *, actor: str) -> tuple[str, bool, int]:
     """→ (dossier code, created, steps applied). Raises the domain's errors (unknown procedure,
-    out of order…) for the caller to report; what was done before stays done."""
+    out of order…) for the caller to report; what was done before stays done.
+
+    A new dossier is opened with all its steps in one transaction (one write instead of one per
+    step: what makes an import of a whole register fast); one already held only takes the steps
+    it has not been through yet, each as a change of its own."""
     opened_at = record.submitted_at if record.channel == "online" else (record.accepted_at or record.submitted_at)
-    view, created = store.receive(site=site, procedure_code=record.procedure_code,
-                                  applicant_name=record.applicant_name, channel=record.channel, actor=actor,
-                                  phone=record.phone, external_id=record.external_id,
-                                  idempotency_key=f"ext:{record.external_id}", now=opened_at)
+    todo = steps(record)
+    try:
+        view, created = store.receive(site=site, procedure_code=record.procedure_code,
+                                      applicant_name=record.applicant_name, channel=record.channel, actor=actor,
+                                      phone=record.phone, external_id=record.external_id,
+                                      idempotency_key=f"ext:{record.external_id}", now=opened_at,
+                                      steps=tuple(todo), steps_note=NOTE)
+    except StepsRefused as refused:
+        raise refused.error from None
     code, status = view["code"], DossierStatus(view["status"])
+    if created:
+        return code, True, len(view["history"]) - 1
     done = {h["to"] for h in view["history"]}
     applied = 0
-    for target, at in steps(record):
+    for target, at in todo:
         if target in done or (target == "received" and status is not DossierStatus.SUBMITTED):
             continue
         view = store.change_status(code, target, actor=actor, note=NOTE, now=at, site=site)

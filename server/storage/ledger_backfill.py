@@ -21,7 +21,10 @@ PAGE = 5_000
 
 def dossier_from(row, events, apologies) -> d.Dossier:
     history = tuple(d.StatusChange(d.DossierStatus(e.from_status) if e.from_status else None,
-                                   d.DossierStatus(e.to_status), e.actor, e.at, e.note) for e in events)
+                                   d.DossierStatus(e.to_status), e.actor, e.at, e.note,
+                                   paid_online=getattr(e, "paid_online", None),
+                                   components_digitised=getattr(e, "components_digitised", None),
+                                   result_digitised=getattr(e, "result_digitised", None)) for e in events)
     slips = tuple(d.ApologySlip(row.code, a.due_date, a.new_date, a.issued_at, a.actor, a.reason) for a in apologies)
     return d.Dossier(code=row.code, procedure_code=row.procedure_code, legal_days=row.legal_days,
                      channel=d.Channel(row.channel), status=d.DossierStatus(row.status), history=history,
@@ -42,8 +45,10 @@ def rebuild(conn: Connection) -> int:
     have = {c["name"] for c in inspect(conn).get_columns("dossiers")}
     wanted = [dossiers.c[name] for name in ("id", "site", "code", "procedure_code", "legal_days", "channel",
                                             "status", "cutoff") if name in have]
+    have_events = {c["name"] for c in inspect(conn).get_columns("dossier_events")}
     event_columns = [dossier_events.c[name] for name in ("id", "dossier_id", "at", "from_status", "to_status",
-                                                         "actor", "note")]
+                                                         "actor", "note", "paid_online", "components_digitised",
+                                                         "result_digitised") if name in have_events]
     while True:
         page = conn.execute(select(*wanted).where(dossiers.c.id > last).order_by(dossiers.c.id).limit(PAGE)).all()
         if not page:

@@ -33,18 +33,24 @@ Atoms = Counter  # (site, channel, dim, value, ledger name) → n; dim "procedur
 DIMS = ("procedure", "official")
 
 
-def _holding(site: str | None, day: date):
+def _holding(site: str | None, day: date, *, detail: bool = True):
     """One SELECT per span length class: the spans that hold at the end of ``day``, counted per
     site, state, channel, procedure, official and whether past due on ``day`` (waits for a
-    supplement keep their due and stop days, judged in Python)."""
+    supplement keep their due and stop days, judged in Python). Without ``detail`` (the stock
+    carried over: only how many are open), accepted spans only, by site, channel, procedure and
+    official: far fewer groups to build and to send."""
     s = dossier_spans.c
-    waiting = s.state == SUPPLEMENT
-    keys = (s.site, s.state, s.channel, s.procedure_code, s.official,
-            case((waiting, s.due_date), else_=None).label("due"),
-            case((waiting, s.stopped_on), else_=None).label("stopped"),
-            case((s.due_date < day, 1), else_=0).label("past"),
-            case((s.supplements > 1, 1), else_=0).label("multi"))
-    where_site = [s.site == site] if site else []
+    if detail:
+        waiting = s.state == SUPPLEMENT
+        keys = (s.site, s.state, s.channel, s.procedure_code, s.official,
+                case((waiting, s.due_date), else_=None).label("due"),
+                case((waiting, s.stopped_on), else_=None).label("stopped"),
+                case((s.due_date < day, 1), else_=0).label("past"),
+                case((s.supplements > 1, 1), else_=0).label("multi"))
+        where = [s.site == site] if site else []
+    else:
+        keys = (s.site, s.channel, s.procedure_code, s.official)
+        where = [*([s.site == site] if site else []), s.state != SUBMITTED]
     parts = []
     for span_class in (*range(MAX_CLASS + 1), OPEN_CLASS):
         if span_class == OPEN_CLASS:
@@ -52,7 +58,7 @@ def _holding(site: str | None, day: date):
         else:
             low = day - timedelta(days=2 ** span_class - 1) if day.toordinal() > 2 ** span_class else date.min
             cond = [s.span_class == span_class, s.start_on >= low, s.start_on <= day, s.end_on > day]
-        parts.append(select(*keys, func.count().label("n")).where(*cond, *where_site).group_by(*keys))
+        parts.append(select(*keys, func.count().label("n")).where(*cond, *where).group_by(*keys))
     return union_all(*parts)
 
 
@@ -85,55 +91,75 @@ def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
     before = start - timedelta(days=1)
     with db.read() as conn:  # one snapshot for the three reads
         flows = conn.execute(_flows(site, start, as_of)).all() if start <= as_of else []
-        opening = conn.execute(_holding(site, before)).all()
+        opening = conn.execute(_holding(site, before, detail=False)).all()
         closing = conn.execute(_holding(site, as_of)).all()
-    atoms: Atoms = Counter()
+    sums: dict[tuple, int] = {}  # a plain dict: ~100,000 increments a report, Counter's are slower
     for site_id, kind, channel, dim, value, n in flows:
-        atoms[site_id, channel, dim, value, kind] += n
-
-    def add(site_id, channel, procedure, official, name, n) -> None:
-        atoms[site_id, channel, "procedure", procedure, name] += n
-        atoms[site_id, channel, "official", official, name] += n
-
-    for site_id, state, channel, procedure, official, _, _, _, _, n in opening:
-        if state != SUBMITTED:
-            add(site_id, channel, procedure, official, "carried_over", n)
+        key = (site_id, channel, dim, value, kind)
+        sums[key] = sums.get(key, 0) + n
+    for site_id, channel, procedure, official, n in opening:
+        _count(sums, site_id, channel, procedure, official, ("carried_over",), n)
     waits: dict[str, list] = defaultdict(list)
     for row in closing:
         site_id, state, channel, procedure, official, due, stopped_on, past, multi, n = row
-        key = (site_id, channel, procedure, official)
         if state == SUBMITTED:
-            add(*key, "awaiting_acceptance", n)
-            continue
-        if state == SUPPLEMENT:
-            add(*key, "open_supplement", n)
+            names: tuple[str, ...] = ("awaiting_acceptance",)
+        elif state == SUPPLEMENT:
             waits[site_id].append(row)
             continue
-        if state == STOPPED:
-            add(*key, "open_paused", n)
-        _judge(add, key, bool(past), multi, n)
+        else:
+            names = _judged(bool(past), multi)
+            if state == STOPPED:
+                names = ("open_paused", *names)
+        _count(sums, site_id, channel, procedure, official, names, n)
     for site_id, rows in waits.items():
         index = WorkdayIndex.cached(calendar_for(site_id), min(min(r.due, r.stopped) for r in rows),
                                     max(max(r.due for r in rows), as_of))
+        past_due: dict[tuple[date, date], bool] = {}  # many waits share their days
         for site_id, _, channel, procedure, official, due, stopped_on, _, multi, n in rows:
-            _judge(add, (site_id, channel, procedure, official),
-                   as_of > index.provisional_due(due, stopped_on, as_of), multi, n)
-    return atoms
+            past = past_due.get((due, stopped_on))
+            if past is None:
+                past = past_due[due, stopped_on] = as_of > index.provisional_due(due, stopped_on, as_of)
+            _count(sums, site_id, channel, procedure, official, ("open_supplement", *_judged(past, multi)), n)
+    return Counter(sums)
 
 
-def _judge(add, key: tuple, past_due: bool, multi: int, n: int) -> None:
-    add(*key, "open_past_due" if past_due else "open_within", n)
-    if not past_due and multi:  # Decision 766: a second supplement request counts late
-        add(*key, "open_within_multi_supplement", n)
+def _count(sums: dict, site_id: str, channel: str, procedure: str, official: str, names: tuple[str, ...],
+           n: int) -> None:
+    """Count ``n`` under each of ``names``, once by procedure and once by official."""
+    for name in names:
+        key = (site_id, channel, "procedure", procedure, name)
+        sums[key] = sums.get(key, 0) + n
+        key = (site_id, channel, "official", official, name)
+        sums[key] = sums.get(key, 0) + n
+
+
+_JUDGED = {(False, False): ("open_within",), (False, True): ("open_within", "open_within_multi_supplement"),
+           (True, False): ("open_past_due",), (True, True): ("open_past_due",)}
+
+
+def _judged(past_due: bool, multi: int) -> tuple[str, ...]:
+    """Within / past due; Decision 766: a second supplement request counts late (within, yet late)."""
+    return _JUDGED[past_due, bool(multi)]
 
 
 def group(atoms: Atoms, by: Callable[[tuple], str], dim: str = "procedure") -> dict[str, Counter]:
     """Atoms of one dimension → {group key: {(ledger name, channel): n}}. ``by`` gets
     (site, channel, value) where value is the procedure or the official."""
-    out: dict[str, Counter] = defaultdict(Counter)
+    sums: dict[tuple, int] = {}
+    keys: dict[tuple, str] = {}  # ``by`` once per (site, channel, value), not once per atom
     for (site_id, channel, d, value, name), n in atoms.items():
-        if d == dim:
-            out[by((site_id, channel, value))][name, channel] += n
+        if d != dim:
+            continue
+        where = (site_id, channel, value)
+        key = keys.get(where)
+        if key is None:
+            key = keys[where] = by(where)
+        slot = (key, name, channel)
+        sums[slot] = sums.get(slot, 0) + n
+    out: dict[str, Counter] = defaultdict(Counter)
+    for (key, name, channel), n in sums.items():
+        out[key][name, channel] = n
     return out
 
 
@@ -182,7 +208,7 @@ def period_report(db: Database, site: str | None, start: date, end: date, *, tod
             "official": rows(group(atoms, lambda k: k[2], dim="official"), official_label),
         },
         "decision_766_inputs": {name: sum(n for (k, _), n in total.items() if k == name)
-                                for name in ("resolved_in_time_multi_supplement", "open_within_multi_supplement")},
+                                for name in score766.INPUT_NAMES},
         "definitions": definitions(),
     }
     report["decision_766"] = score766.score(report["figures"], report["decision_766_inputs"],

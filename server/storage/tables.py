@@ -277,6 +277,10 @@ dossier_events = Table(
     Column("public_note", String(500)),  # for the citizen, masked on every public page (revision 0007)
     Column("reason", String(500)),  # why a supplement was asked a second time (revision 0009)
     Column("exported_at", UTCDateTime),  # sent to the electronic one-stop system
+    # Decision 766 facts the official states with the change (revision 0013; NULL: not said)
+    Column("paid_online", Boolean),  # leaving fee_due: the fee was paid online (3.6)
+    Column("components_digitised", Boolean),  # on acceptance: the components were digitised (4.2)
+    Column("result_digitised", Boolean),  # on resolving: the result was digitised (4.1)
     Index("ix_dossier_events_export", "exported_at", "id"),
 )
 

@@ -258,7 +258,7 @@ def test_apology_for_a_late_dossier_prints_mau_04(site, models):
     assert printer.backend.jobs == []
 
     assert model.apology(None, new_day.strftime("%d/%m/%Y"), "Chờ xác minh của công an xã")
-    assert model.message == (f"Đã ghi và in phiếu xin lỗi hồ sơ {late['code']}, "
+    assert model.message == (f"Đã ghi và in văn bản xin lỗi hồ sơ {late['code']}, "
                              f"hẹn trả mới {new_day:%d/%m/%Y}.")
     assert model.dossier["promised_date"] == new_day.isoformat()
     assert len(printer.backend.jobs) == 1
@@ -323,3 +323,24 @@ def test_intake_whose_answer_was_lost_is_not_received_twice(site, models):
         assert tracked(site, ticket["token"])["kind"] == "dossier"
     finally:
         proxy.stop()
+
+
+def test_the_official_states_the_766_facts_with_the_changes(site, models):
+    """Decision 766 3.6 / 4.1 / 4.2: "Đã số hóa thành phần" at intake, "TT trực tuyến" when the
+    fee step ends, "Đã số hóa" when resolving; ticked on the wrong change it is a sentence."""
+    model, _ = serving(site, None)
+    models.append(model)
+    assert model.receive_dossier("1.004873", "Lò Văn Khánh", digitised=True)
+    code = model.dossier["code"]
+    assert model.update_dossier_status(code, "fee_due")
+    assert not model.update_dossier_status(code, "withdrawn", "Công dân xin rút", paid_online=True)
+    assert model.error_code == "fact_not_applicable" and model.message == ERRORS_VI["fact_not_applicable"]
+    assert model.update_dossier_status(code, "processing", paid_online=True)
+    assert model.update_dossier_status(code, "resolved", digitised=True)
+    with site.client("canbo2") as http:
+        view = http.get(f"/api/v1/dossiers/{code}").json()
+    history = view["history"]
+    assert [(h["to"], h.get("components_digitised"), h.get("paid_online"), h.get("result_digitised"))
+            for h in history] == [("received", True, None, None), ("fee_due", None, None, None),
+                                  ("processing", None, True, None), ("resolved", None, None, True)]
+    assert view["status"] == "resolved"

@@ -65,6 +65,7 @@ def apology_view():
         reason="Cần xác minh thông tin nơi cư trú với xã khác",
         official="Quàng Văn Sơn",
         track_url=DOSSIER_URL,
+        received_at=datetime(2025, 3, 5, 8, 40),
     )
 
 

@@ -111,3 +111,41 @@ def test_the_book_prints_on_receipt_paper_too(tmp_path):
         printer.print_form(BOOK)
     assert printer.backend.output.endswith(printer.encode(book_blocks(BOOK, 80)))
     assert isinstance(image, Image.Image) and image.width == 576
+
+
+# The seven titles as Phụ lục I of Thông tư 03/2025/TT-VPCP lists them (each preceded by "Mẫu").
+TT03_2025_TITLES = {
+    "01": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "02": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "03": "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
+    "04": "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết",
+    "05": "Thông báo dừng giải quyết hồ sơ",
+    "06": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+    "07": "Sổ theo dõi hồ sơ",
+}
+
+
+def test_all_seven_titles_are_the_circulars():
+    assert FORM_TITLES == TT03_2025_TITLES
+
+
+def test_forms_01_and_04_open_with_their_number_title_and_circular_like_the_others():
+    """Mẫu 01 and 04 have their own layouts; they start as every form does, and 04 asks to extend
+    the time (the new appointment date and the reason are on it)."""
+    from devices.layout import apology_text, render_apology, render_slip, slip_text
+    from tests.devices.cases import apology_view, slip_view
+
+    slip, apology = slip_view(), apology_view()
+    assert slip_text(slip)[:4] == [slip.centre, "Mẫu số 01", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+                                   "(Thông tư số 03/2025/TT-VPCP)"]
+    text = apology_text(apology)
+    assert text[:4] == [apology.centre, "Mẫu số 04", "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT",
+                        "(Thông tư số 03/2025/TT-VPCP)"]
+    pairs = dict(zip(text[4:18:2], text[5:18:2]))
+    assert pairs == {"Kính gửi:": "Hồ Chí Dung", "Mã hồ sơ:": "H12.25-250305-0001", "Thủ tục:": "Đăng ký khai sinh",
+                     "Ngày tiếp nhận hồ sơ:": "08:40 ngày 05/03/2025", "Hạn trả kết quả theo quy định:": "10/03/2025",
+                     "Lý do chậm trễ:": "Cần xác minh thông tin nơi cư trú với xã khác",
+                     "Đề nghị gia hạn, hẹn trả kết quả vào ngày:": "14/03/2025"}
+    assert "đề nghị gia hạn thời gian giải quyết, hẹn trả kết quả vào ngày 14/03/2025" in text[18]
+    for image, lines in ((render_slip(slip), slip_text(slip)), (render_apology(apology), apology_text(apology))):
+        assert not missing_glyphs("".join(lines)) and image.height > 600

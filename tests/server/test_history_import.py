@@ -119,3 +119,89 @@ def test_history_import_command(tmp_path):
     assert "4 were created" in run.stdout, run.stdout + run.stderr
     rerun = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert "0 were created, 0 were updated, 4 already there, 6 refused" in rerun.stdout
+
+
+def test_one_write_per_new_dossier_leaves_what_one_change_at_a_time_left(tmp_path):
+    """A new dossier from another system is entered with all its steps in one transaction (the
+    import's speed); the database it leaves — dossier row, history, ledger spans and roll-up, sync
+    journal — is the one a change at a time left, and a step the rules refuse keeps the dossier
+    with the steps before it, as before."""
+    from server.connector import national
+    from server.domain.dossiers import OutOfOrder
+    from server.storage import catalog, external_intake, migrate
+    from server.storage.db import Database
+    from server.storage.tables import dossier_flow_rollup, dossier_spans, sync_journal
+
+    records = [
+        {"MaHoSo": "X-1", "MaTTHC": "1.004873", "ChuHoSo": "Lò Thị Mai", "KenhThucHien": 2, "TrangThaiHoSo": 10,
+         "NgayNopHoSo": "20260904201000", "NgayTiepNhan": "20260907080000", "NgayKetThucXuLy": "20260909150000",
+         "NgayTra": "20260910090000"},
+        {"MaHoSo": "X-2", "MaTTHC": "1.004222", "ChuHoSo": "Cà Văn Điện", "KenhThucHien": 1, "TrangThaiHoSo": 9,
+         "NgayNopHoSo": "20260901083000", "NgayTiepNhan": "20260901083000", "NgayKetThucXuLy": "20260925100000"},
+        {"MaHoSo": "X-3", "MaTTHC": "1.004873", "ChuHoSo": "Quàng Thị Én", "KenhThucHien": 2, "TrangThaiHoSo": 3,
+         "NgayNopHoSo": "20260903100000", "NgayKetThucXuLy": "20260903140000"},
+        {"MaHoSo": "X-4", "MaTTHC": "1.004873", "ChuHoSo": "Vì Văn Thắng", "KenhThucHien": 3, "TrangThaiHoSo": 7,
+         "NgayNopHoSo": "20260902090000", "NgayTiepNhan": "20260902090000", "NgayKetThucXuLy": "20260905090000"},
+    ]
+
+    def stepwise(store, site, record, *, actor):  # what intake did before: one transaction per step
+        opened = record.submitted_at if record.channel == "online" else (record.accepted_at or record.submitted_at)
+        view, _ = store.receive(site=site, procedure_code=record.procedure_code, applicant_name=record.applicant_name,
+                                channel=record.channel, actor=actor, phone=record.phone,
+                                external_id=record.external_id, idempotency_key=f"ext:{record.external_id}",
+                                now=opened)
+        for target, moment in external_intake.steps(record):
+            store.change_status(view["code"], target, actor=actor, note=external_intake.NOTE, now=moment, site=site)
+
+    def state(enter) -> dict:
+        db = Database(f"sqlite:///{tmp_path / (enter.__name__ + '.sqlite3')}").open()
+        migrate.upgrade(db)
+        catalog.load_site(db, catalog.demo_site_file())
+        store = DossierStore(db, public_url="http://qr.test")
+        tz = store.profile_for("demo").tz
+        for record in records:
+            enter(store, "demo", national.parse(record, tz=tz, now=NOW), actor="import")
+        with db.read() as conn:
+            got = {
+                "dossiers": [r[2:] for r in conn.execute(select(dossiers).order_by(dossiers.c.id)).all()],
+                "events": conn.execute(select(dossier_events).order_by(dossier_events.c.id)).all(),
+                "spans": conn.execute(select(dossier_spans).order_by(dossier_spans.c.id)).all(),
+                "rollup": sorted(conn.execute(select(dossier_flow_rollup)).all()),
+                "journal": [(r.seq, r.kind, r.at, r.body) for r in
+                            conn.execute(select(sync_journal).order_by(sync_journal.c.seq)).all()],
+            }
+        db.close()
+        return got
+
+    one_write = state(external_intake.intake)
+    one_change_at_a_time = state(stepwise)
+    for table in one_write:
+        if table == "dossiers":  # every column but the random token
+            token = list(dossiers.c.keys()).index("token") - 2
+            strip = lambda rows: [r[:token] + r[token + 1:] for r in rows]  # noqa: E731
+            assert strip(one_write[table]) == strip(one_change_at_a_time[table])
+        else:
+            assert one_write[table] == one_change_at_a_time[table], table
+    assert len(one_write["events"]) == 4 + 2 + 2 + 2 and one_write["rollup"]
+
+    # a refused step: the dossier stays, with the steps before it, and the error names the step
+    db = Database(f"sqlite:///{tmp_path / 'refused.sqlite3'}").open()
+    migrate.upgrade(db)
+    catalog.load_site(db, catalog.demo_site_file())
+    store = DossierStore(db, public_url="http://qr.test")
+    tz = store.profile_for("demo").tz
+    late = national.parse(records[0], tz=tz, now=NOW)
+    bad = late.__class__(**{**{f: getattr(late, f) for f in late.__dataclass_fields__},
+                            "external_id": "X-9", "ended_at": late.accepted_at - timedelta(hours=1),
+                            "returned_at": None, "status": "resolved"})
+    try:
+        external_intake.intake(store, "demo", bad, actor="import")
+    except OutOfOrder:
+        pass
+    else:
+        raise AssertionError("a resolution dated before the acceptance must be refused")
+    with db.read() as conn:
+        kept = conn.execute(select(dossiers.c.status, dossiers.c.code).where(dossiers.c.external_id == "X-9")).one()
+    assert kept.status == "received"
+    assert [h["to"] for h in store.get(kept.code)["history"]] == ["submitted", "received"]
+    db.close()

@@ -235,8 +235,10 @@ def test_decision_766_sub_indices_by_hand(db):
     got = period_report.period_report(db, "demo", *PERIODS[1], today=MUCH_LATER, calendar_for=calendar,
                                       weights_766=weights)["decision_766"]
     found = {i["code"]: (i["ratio"], i["points"]) for i in got["sub_indices"]}
-    assert found == {"2.1": (50.0, 5.0), "3.3": (25.0, 1.0), "5.4": (41.67, 4.63)}
-    assert {i["code"] for i in got["not_computed"]} == {"3.6", "4.1", "4.2"}
+    assert {k: found[k] for k in ("2.1", "3.3", "5.4")} == {"2.1": (50.0, 5.0), "3.3": (25.0, 1.0),
+                                                          "5.4": (41.67, 4.63)}
+    assert got["not_computed"] == []  # 3.6, 4.1, 4.2: tests/server/test_score766_facts.py
+    assert found.keys() >= {"3.6", "4.1", "4.2"}
     assert all(i["formula"].startswith("R = ") and "Điểm = " in i["scoring"] for i in got["sub_indices"])
     easier = period_report.period_report(db, "demo", *PERIODS[1], today=MUCH_LATER, calendar_for=calendar,
                                          weights_766={"3.3": {"pmax": 2, "threshold": 20}})["decision_766"]
