@@ -152,17 +152,27 @@ class DossierStore:
 
     def _write_events(self, conn, dossier_id: int, changes, dossier: d.Dossier, site: str) -> None:
         """History rows, and each in the sync journal: codes, statuses and dates, never the
-        applicant's name, phone or the notes (they may name people)."""
+        applicant's name, phone or the notes (they may name people). The body carries what the
+        province needs to replay the history through the same ledger (``legal_days``, ``cutoff``;
+        the opening event also the procedure's name and field, for the report's breakdowns)."""
         for c in changes:
             conn.execute(insert(dossier_events).values(
                 dossier_id=dossier_id, at=c.at, from_status=c.from_status.value if c.from_status else None,
                 to_status=c.to_status.value, actor=c.by, note=c.note, public_note=c.public_note, reason=c.reason,
             ))
-            journal.record(conn, site, "dossier", {
+            body = {
                 "code": dossier.code, "procedure": dossier.procedure_code, "channel": dossier.channel.value,
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value, "actor": c.by,
                 "due_date": dossier.due_date.isoformat() if dossier.due_date else None,
-            }, c.at)
+                "legal_days": dossier.legal_days,
+                "cutoff": dossier.cutoff.strftime("%H:%M") if dossier.cutoff else None,
+            }
+            if c.from_status is None:
+                proc = conn.execute(select(procedures.c.name_vi, procedures.c.field_vi)
+                                    .where(procedures.c.code == dossier.procedure_code)).first()
+                body["procedure_name"] = proc.name_vi if proc else None
+                body["field"] = proc.field_vi if proc else None
+            journal.record(conn, site, "dossier", body, c.at)
 
     # ---- intake ---------------------------------------------------------------------------
     def create(self, **kwargs: Any) -> dict[str, Any]:
@@ -265,6 +275,9 @@ class DossierStore:
             conn.execute(insert(dossier_apologies).values(
                 dossier_id=row.id, issued_at=slip.issued_at, due_date=slip.due_date, new_date=slip.new_date,
                 actor=slip.by, reason=slip.reason))
+            journal.record(conn, row.site, "apology", {  # the reason stays here: it may name people
+                "code": row.code, "due_date": slip.due_date.isoformat(), "new_date": slip.new_date.isoformat(),
+                "actor": slip.by}, slip.issued_at)
             conn.execute(update(dossiers).where(dossiers.c.id == row.id)
                          .values(promised_date=dossier.promised_date, updated_at=now))
             self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)

@@ -1,0 +1,204 @@
+"""The province view between real processes: two centres' generated histories (SQLite), their
+journals pushed in signed batches to a province replica (PostgreSQL), then the province's report
+over HTTP compared with each centre's own report computed at the site from the same history.
+
+Shown here: per centre the province's figures, breakdowns and Decision 766 equal the site's own
+report for the same period (closed periods and one still running); the province totals are the
+sums; a replayed batch changes nothing; the ranking and each centre's sync freshness; roles (a
+province manager sees all, a centre's manager only theirs, officials and devices refused); the
+Excel workbook holds the same numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import uuid
+from datetime import date, datetime, timedelta
+
+import httpx
+import openpyxl
+import pytest
+
+from server.domain.period_figures import COUNT_KEYS, DEFINITIONS
+from server.storage import migrate, period_report
+from server.storage.db import Database
+from server.storage.dossier_store import DossierStore
+from server.storage.journal import head as journal_head
+from server.storage.journal import read as read_journal
+from tests.support import province_history as ph
+from tests.support.province import Province, post_batch
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+SITES = {"xa-muong-phang": "Trung tâm PVHCC xã Mường Phăng", "xa-ban-lien": "Trung tâm PVHCC xã Bản Liền"}
+PASSWORD = "province-view-pw-1"
+
+
+@pytest.fixture(scope="module")
+def world(postgres_server, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("provview")
+    site_db = Database(f"sqlite:///{tmp / 'sites.sqlite3'}", sqlite_synchronous="NORMAL").open()
+    migrate.upgrade(site_db)
+    ph.load_sites(site_db, tmp, SITES)
+    store = DossierStore(site_db, public_url="http://qr.test")
+    now = datetime.now(ph.VN)
+    first = datetime.combine(ph.today_vn().replace(day=1) - timedelta(days=95), datetime.min.time(), ph.VN)
+    for i, site in enumerate(SITES):
+        history = ph.histories(random.Random(40 + i), 110, first + timedelta(hours=8), 100)
+        assert ph.play(store, site, history, now) > 300
+    province = Province(postgres_server.create_database(f"prov_{uuid.uuid4().hex[:10]}"), tmp / "province").prepare()
+    keys = {site: province.register(site) for site in SITES}
+    province.register("xa-chua-dong-bo")  # registered, never synced
+    for name, role, site in (("tinh", "manager", None), ("ql-mp", "manager", "xa-muong-phang"),
+                             ("canbo-mp", "official", "xa-muong-phang")):
+        province.cli("user", "add", name, "--role", role, "--password", PASSWORD, *(["--site", site] if site else []))
+    province.start(1)
+    base = province.replicas[0].base_url
+    for site, key in keys.items():
+        ph.push(site_db, base, site, key, batch=97)
+    yield {"db": site_db, "store": store, "province": province, "base": base, "keys": keys}
+    province.stop()
+    site_db.close()
+
+
+def token(base: str, name: str) -> str:
+    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+def get(base: str, path: str, who: str, **params) -> httpx.Response:
+    return httpx.get(base + path, params=params, headers={"Authorization": f"Bearer {token(base, who)}"}, timeout=60)
+
+
+def site_report(world, site: str, start: date, end: date) -> dict:
+    store = world["store"]
+    return period_report.period_report(world["db"], site, start, end, today=ph.today_vn(),
+                                       calendar_for=lambda s: store.profile_for(s).calendar,
+                                       weights_766=store.profile_for(site).score_766)
+
+
+def keyed(report: dict) -> dict:
+    """What must agree: figures, every breakdown by its key, Decision 766 (labels of officials
+    differ: the province does not hold the centre's staff names)."""
+    return {"figures": report["figures"], "decision_766_inputs": report["decision_766_inputs"],
+            "breakdowns": {k: {r["key"]: r["figures"] for r in rows} for k, rows in report["breakdowns"].items()},
+            "decision_766": [(i["code"], i["ratio"], i["points"]) for i in report["decision_766"]["sub_indices"]]}
+
+
+def periods() -> list[tuple[date, date]]:
+    today = ph.today_vn()
+    this = today.replace(day=1)
+    last = (this - timedelta(days=1)).replace(day=1)
+    before = (last - timedelta(days=1)).replace(day=1)
+    return [(before, last - timedelta(days=1)), (last, this - timedelta(days=1)), (before, today),
+            (this, today), (last + timedelta(days=9), last + timedelta(days=20))]
+
+
+def test_each_centre_at_the_province_equals_its_own_report_and_totals_are_sums(world):
+    base = world["base"]
+    for start, end in periods():
+        whole = get(base, "/api/v1/province/report", "tinh", **{"from": start.isoformat(), "to": end.isoformat()})
+        assert whole.status_code == 200, whole.text
+        body = whole.json()
+        centres = {c["key"]: c for c in body["centres"]}
+        assert set(centres) == set(SITES) | {"xa-chua-dong-bo"}
+        for site in SITES:
+            own = site_report(world, site, start, end)
+            assert own["figures"]["to_handle"] > 0
+            assert centres[site]["figures"] == own["figures"], (site, start, end)
+            drilled = get(base, f"/api/v1/sites/{site}/reports/dossiers", "tinh",
+                          **{"from": start.isoformat(), "to": end.isoformat()}).json()
+            assert keyed(drilled) == keyed(own), (site, start, end)
+            assert drilled["name"] == SITES[site]
+        assert all(v == 0 for k, v in centres["xa-chua-dong-bo"]["figures"].items() if k in COUNT_KEYS)
+        for key in COUNT_KEYS:
+            assert body["figures"][key] == sum(c["figures"][key] for c in body["centres"]), key
+
+
+def test_a_replayed_batch_changes_no_figure(world):
+    base, site = world["base"], "xa-ban-lien"
+    start, end = periods()[2]
+    before = get(base, "/api/v1/province/report", "tinh", **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    with world["db"].read() as conn:
+        events = [e.as_dict() for e in read_journal(conn, site, 1, 200)]
+        seq, hash_ = journal_head(conn, site)
+    for e in events:
+        e.pop("site")
+    r = post_batch(base, site, world["keys"][site], events, site_head={"seq": seq, "hash": hash_})
+    assert r.status_code == 200 and r.json()["added"] == 0
+    after = get(base, "/api/v1/province/report", "tinh", **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    assert [c["figures"] for c in after["centres"]] == [c["figures"] for c in before["centres"]]
+
+
+def test_ranking_and_sync_freshness(world):
+    base = world["base"]
+    start, end = periods()[2]
+    body = get(base, "/api/v1/province/report", "tinh", rank_by="resolved",
+               **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    values = [c["figures"]["resolved"] for c in body["centres"]]
+    assert values == sorted(values, reverse=True) and body["centres"][0]["rank"] == 1
+    assert body["centres"][-1]["key"] == "xa-chua-dong-bo"
+    late = get(base, "/api/v1/province/report", "tinh", rank_by="late_total",
+               **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    assert [c["figures"]["late_total"] for c in late["centres"]] == sorted(c["figures"]["late_total"]
+                                                                       for c in late["centres"])
+    with world["db"].read() as conn:
+        heads = {s: len(read_journal(conn, s, 1, 100000)) for s in SITES}
+    for c in body["centres"]:
+        if c["key"] in SITES:
+            assert c["sync"]["held_seq"] == heads[c["key"]] and c["sync"]["pending"] == 0
+            assert c["sync"]["synced_at"] is not None and c["sync"]["age_s"] >= 0
+            assert c["drill"] == f"/dashboard/{c['key']}?from={start.isoformat()}&to={end.isoformat()}"
+        else:
+            assert c["sync"]["synced_at"] is None and c["sync"]["held_seq"] == 0
+    r = get(base, "/api/v1/province/report", "tinh", rank_by="nonsense")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_rank_by"
+
+
+def test_roles(world):
+    base = world["base"]
+    mine = get(base, "/api/v1/province/report", "ql-mp")
+    assert mine.status_code == 200
+    assert [c["key"] for c in mine.json()["centres"]] == ["xa-muong-phang"]
+    start, end = periods()[1]
+    own = site_report(world, "xa-muong-phang", start, end)
+    got = get(base, "/api/v1/province/report", "ql-mp", **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    assert got["figures"] == own["figures"] and got["centres"][0]["figures"] == own["figures"]
+    for path, params in (("/api/v1/province/report", {"site": "xa-ban-lien"}),
+                         ("/api/v1/sites/xa-ban-lien/reports/dossiers", {})):
+        r = get(base, path, "ql-mp", **params)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "wrong_site", path
+    assert get(base, "/api/v1/sites/xa-muong-phang/reports/dossiers", "ql-mp").status_code == 200
+    r = get(base, "/api/v1/province/report", "canbo-mp")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert httpx.get(base + "/api/v1/province/report").status_code == 401
+    from server.auth import AuthStore
+
+    province_db = Database(world["province"].database_url).open()
+    try:
+        device_token = AuthStore(province_db).device_token("kiosk-x", "kiosk", "xa-muong-phang")
+    finally:
+        province_db.close()
+    r = httpx.get(base + "/api/v1/province/report", headers={"Authorization": f"Bearer {device_token}"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", r.text
+
+
+def test_excel_holds_the_same_numbers(world):
+    base = world["base"]
+    start, end = periods()[1]
+    q = {"from": start.isoformat(), "to": end.isoformat()}
+    body = get(base, "/api/v1/province/report", "tinh", **q).json()
+    r = get(base, "/api/v1/province/report", "tinh", format="xlsx", **q)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxml")
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames[0] == "Xếp hạng trung tâm"
+    rows = list(wb["Xếp hạng trung tâm"].iter_rows(values_only=True))
+    head = next(i for i, row in enumerate(rows) if row[:2] == ("Hạng", "Trung tâm"))
+    labels = {d.label: d.key for d in DEFINITIONS}
+    cols = {labels[h]: i for i, h in enumerate(rows[head]) if h in labels}
+    got = [(row[0], row[1], {k: row[i] for k, i in cols.items()}) for row in rows[head + 1:] if row[1]]
+    assert got == [(c["rank"], c["label"], c["figures"]) for c in body["centres"]]
+    summary = {row[1]: row[2] for row in wb["Tổng hợp"].iter_rows(values_only=True) if row[1] in labels}
+    assert {labels[k]: v for k, v in summary.items()} == body["figures"]
