@@ -15,6 +15,7 @@ import io
 import random
 import uuid
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import openpyxl
@@ -33,6 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 SITES = {"xa-muong-phang": "Trung tâm PVHCC xã Mường Phăng", "xa-ban-lien": "Trung tâm PVHCC xã Bản Liền"}
 PASSWORD = "province-view-pw-1"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts" / "province"
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +204,131 @@ def test_excel_holds_the_same_numbers(world):
     assert got == [(c["rank"], c["label"], c["figures"]) for c in body["centres"]]
     summary = {row[1]: row[2] for row in wb["Tổng hợp"].iter_rows(values_only=True) if row[1] in labels}
     assert {labels[k]: v for k, v in summary.items()} == body["figures"]
+
+
+# ---- in Chromium ------------------------------------------------------------------------------
+
+WATCH = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+def shown(text: str):
+    """A figure as the page prints it (vi-VN: 1.234 and 93,75%; — for none) → the JSON value."""
+    text = text.strip()
+    if text == "—":
+        return None
+    if text.endswith("%"):
+        return float(text[:-1].replace(".", "").replace(",", "."))
+    return int(text.replace(".", ""))
+
+
+def page_of(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN",
+                                  timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.add_init_script(WATCH)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return context, page, problems
+
+
+def sign_in(page, base, name):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page.goto(f"{base}/province")
+    page.locator("input[name=username]").fill(name)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Xem báo cáo").click()
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+
+
+def test_province_dashboard_in_chromium(world, browser, tmp_path):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    base = world["base"]
+    context, page, problems = page_of(browser, tmp_path)
+    sign_in(page, base, "tinh")
+    start, end = periods()[1]  # last month
+    page.locator("[data-preset=last-month]").click()
+    expect(page.locator("#from")).to_have_value(start.isoformat())
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+    d = get(base, "/api/v1/province/report", "tinh", **{"from": start.isoformat(), "to": end.isoformat()}).json()
+
+    # tiles and the totals row: the JSON's province figures
+    for el in page.locator("[data-k]").all():
+        assert shown(el.inner_text()) == d["figures"][el.get_attribute("data-k")]
+    # one row per centre, in rank order, every figure as in the JSON
+    rows = page.locator("#centres tbody tr")
+    assert [r.get_attribute("data-centre") for r in rows.all()] == [c["key"] for c in d["centres"]]
+    for row, c in zip(rows.all(), d["centres"]):
+        assert shown(row.locator("td.rank").inner_text()) == c["rank"]
+        assert row.locator("a.drill").inner_text() == c["label"]
+        for cell in row.locator("td[data-c]").all():
+            key = cell.get_attribute("data-c").split(".", 1)[1]
+            assert shown(cell.inner_text()) == c["figures"][key], (c["key"], key)
+        sync = row.locator("td.sync")
+        if c["sync"]["synced_at"]:
+            assert sync.get_attribute("data-sync") == c["sync"]["synced_at"]
+            assert sync.get_attribute("data-pending") == "0"
+            assert "trước" in sync.inner_text() or "vừa xong" in sync.inner_text()
+        else:
+            assert sync.inner_text() == "chưa đồng bộ" and "stale" in sync.get_attribute("class")
+    for cell in page.locator("#centres tfoot td[data-c]").all():
+        assert shown(cell.inner_text()) == d["figures"][cell.get_attribute("data-c").split(".", 1)[1]]
+    # bars sized through the CSSOM (no style="" in the markup): the first centre's is the longest
+    widths = page.evaluate("[...document.querySelectorAll('#centres .bar-fill')].map(b => b.style.width)")
+    assert widths[0] and all(w.endswith("%") for w in widths)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "province.png"), full_page=True)
+
+    # re-rank by "late in total": fewest first
+    page.locator("#rank-by").select_option("late_total")
+    expect(page.locator("#rank-label")).to_have_text("Tổng số quá hạn")
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+    late = get(base, "/api/v1/province/report", "tinh", rank_by="late_total",
+               **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    expect(page.locator("#centres tbody tr").first).to_have_attribute("data-centre", late["centres"][0]["key"])
+
+    # the Excel: same numbers as the page and the JSON
+    with page.expect_download() as info:
+        page.locator("#xlsx").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    wb = openpyxl.load_workbook(path)
+    rows_x = list(wb["Xếp hạng trung tâm"].iter_rows(values_only=True))
+    head = next(i for i, row in enumerate(rows_x) if row[:2] == ("Hạng", "Trung tâm"))
+    labels = {dd.label: dd.key for dd in DEFINITIONS}
+    cols = {labels[h]: i for i, h in enumerate(rows_x[head]) if h in labels}
+    assert [(r[1], {k: r[i] for k, i in cols.items()}) for r in rows_x[head + 1:] if r[1]] == \
+        [(c["label"], c["figures"]) for c in late["centres"]]
+
+    # drill down to one centre: its own dashboard at the province, the same period, its own figures
+    site = "xa-ban-lien"
+    page.locator(f"#centres tr[data-centre={site}] a.drill").click()
+    expect(page).to_have_url(f"{base}/dashboard/{site}?from={start.isoformat()}&to={end.isoformat()}")
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#centre")).to_have_text(SITES[site])
+    assert page.locator("#tickets").count() == 0
+    own = site_report(world, site, start, end)
+    for el in page.locator("#dossiers [data-k^='figures.']").all():
+        assert shown(el.inner_text()) == own["figures"][el.get_attribute("data-k").split(".", 1)[1]]
+    for el in page.locator("#dossiers [data-r^='figures.']").all():
+        assert shown(el.inner_text()) == own["figures"][el.get_attribute("data-r").split(".", 1)[1]]
+    assert page.evaluate("window.__violations") == [] and problems == []
+    context.close()
+
+
+def test_a_centre_manager_sees_only_their_centre_in_chromium(world, browser, tmp_path):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    context, page, problems = page_of(browser, tmp_path)
+    sign_in(page, world["base"], "ql-mp")
+    expect(page.locator("#scope")).to_have_text(SITES["xa-muong-phang"])
+    assert [r.get_attribute("data-centre") for r in page.locator("#centres tbody tr").all()] == ["xa-muong-phang"]
+    page.goto(f"{world['base']}/dashboard/xa-ban-lien")  # another centre: refused, in Vietnamese
+    expect(page.locator("#login-error")).to_contain_text("không có quyền xem báo cáo")
+    assert page.evaluate("window.__violations") == [] and problems == []
+    context.close()
