@@ -20,6 +20,7 @@ and left out of the figures, never guessed.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime, time
 from typing import Any
 
@@ -28,11 +29,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from server.domain import dossiers as d
 from server.domain import ledger
+from server.domain.errors import DomainError
 from server.storage import ledger_store
 from server.storage.site_settings import build_profile
 from server.storage.tables import procedures, province_dossiers, province_sites, sites, ticket_ratings
 
 DOSSIER_KINDS = ("dossier", "apology")
+log = logging.getLogger("server.province")
 
 
 def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
@@ -54,18 +57,35 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
         kind = e["kind"]
         if kind == "site":
             conn.execute(update(sites).where(sites.c.id == site).values(
-                name=body["name"], timezone=body["timezone"],
+                name=body.get("name") or site, timezone=body.get("timezone") or "Asia/Ho_Chi_Minh",
                 settings=json.dumps(body.get("settings") or {}, ensure_ascii=False)))
             calendars.clear()
         elif kind in DOSSIER_KINDS:
-            if not _apply(conn, site, touched, kind, e["at"], body, calendar):
+            try:
+                applied = _apply(conn, site, touched, kind, e["at"], body, calendar)
+            except (KeyError, TypeError, ValueError, DomainError) as err:  # never block the sync on one body
+                log.warning("province: site %s seq %s not replayable: %s", site, e["seq"], err)
+                applied = False
+            if not applied:
                 skipped += 1
         elif kind == "rating":
             ratings.append((e["at"], body))
     for code in sorted(touched):  # one order for every writer
-        _write_ledger(conn, site, touched[code], calendar())
+        entry = touched[code]
+        try:
+            dossier = _dossier(code, entry["row"])
+            spans, flows = ledger.ledger(dossier, calendar())
+        except (KeyError, TypeError, ValueError, DomainError) as err:
+            log.warning("province: site %s dossier %s not replayable: %s", site, code, err)
+            skipped += entry["added"]
+            continue
+        _write_ledger(conn, site, entry, spans, flows)
     for at, body in ratings:
-        _rating(conn, site, at, body)
+        try:
+            _rating(conn, site, at, body)
+        except (KeyError, TypeError, ValueError) as err:
+            log.warning("province: site %s rating not counted: %s", site, err)
+            skipped += 1
     if skipped:
         conn.execute(update(province_sites).where(province_sites.c.site == site)
                      .values(unprojected=province_sites.c.unprojected + skipped))
@@ -96,16 +116,17 @@ def _apply(conn: Connection, site: str, touched: dict, kind: str, at: str, body:
             state = {"id": row.id, "code": code, "procedure_code": row.procedure_code, "legal_days": row.legal_days,
                      "channel": row.channel, "cutoff": row.cutoff, "history": json.loads(row.history),
                      "apologies": json.loads(row.apologies)}
-            entry = touched[code] = {"row": state, "before": None}
-            entry["before"] = ledger.ledger(_dossier(code, state), calendar())[1]
-        elif kind == "dossier" and body.get("from") is None:
+            before = ledger.ledger(_dossier(code, state), calendar())[1]
+            entry = touched[code] = {"row": state, "before": before, "added": 0}
+        elif kind == "dossier" and body.get("from") is None and "legal_days" in body:
             state = {"id": None, "code": code, "procedure_code": body["procedure"], "legal_days": body["legal_days"],
                      "channel": body["channel"], "cutoff": body.get("cutoff"), "history": [], "apologies": []}
-            entry = touched[code] = {"row": state, "before": []}
+            entry = touched[code] = {"row": state, "before": [], "added": 0}
             _procedure(conn, body)
         else:
             return False  # opened before the journal began: not replayable
     state = entry["row"]
+    entry["added"] += 1
     if kind == "dossier":
         state["history"].append([body.get("from"), body["to"], body.get("actor") or "", at])
     else:
@@ -133,7 +154,7 @@ def _dossier(code: str, state: dict[str, Any]) -> d.Dossier:
                      apologies=slips, cutoff=time.fromisoformat(state["cutoff"]) if state["cutoff"] else None)
 
 
-def _write_ledger(conn: Connection, site: str, entry: dict[str, Any], calendar) -> None:
+def _write_ledger(conn: Connection, site: str, entry: dict[str, Any], spans, flows) -> None:
     state = entry["row"]
     values = {"history": json.dumps(state["history"]), "apologies": json.dumps(state["apologies"])}
     if state["id"] is None:
@@ -142,8 +163,6 @@ def _write_ledger(conn: Connection, site: str, entry: dict[str, Any], calendar) 
             channel=state["channel"], cutoff=state["cutoff"], **values).returning(province_dossiers.c.id)).scalar_one()
     else:
         conn.execute(update(province_dossiers).where(province_dossiers.c.id == state["id"]).values(**values))
-    dossier = _dossier(state["code"], state)
-    spans, flows = ledger.ledger(dossier, calendar)
     channel, procedure = state["channel"], state["procedure_code"]
     # dossier_spans.dossier_id at the province is province_dossiers.id (negated: never a site's id)
     ledger_store.replace_spans(conn, -state["id"], site, channel, procedure, spans)

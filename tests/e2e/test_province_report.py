@@ -332,3 +332,29 @@ def test_a_centre_manager_sees_only_their_centre_in_chromium(world, browser, tmp
     expect(page.locator("#login-error")).to_contain_text("không có quyền xem báo cáo")
     assert page.evaluate("window.__violations") == [] and problems == []
     context.close()
+
+
+def test_events_the_province_cannot_replay_are_counted_not_guessed(world):
+    """A change to a dossier opened before the journal began, and an opening event journalled by an
+    older motcua (no legal days): taken (the chain is fine), left out of the figures, counted."""
+    from server.storage.journal import GENESIS, canonical, event_hash
+
+    base, province = world["base"], world["province"]
+    key = province.register("xa-cu")
+    bodies = [{"code": "CU-1", "procedure": "1.004873", "channel": "direct", "from": "processing",
+               "to": "resolved", "actor": "canbo1", "due_date": "2026-11-03"},
+              {"code": "CU-2", "procedure": "1.004873", "channel": "direct", "from": None, "to": "received",
+               "actor": "canbo1", "due_date": "2026-11-05"}]
+    events, prev = [], GENESIS
+    for seq, body in enumerate(bodies, 1):
+        text, at, event_id = canonical(body), "2026-11-02T02:00:00.000+00:00", f"xa-cu-{seq}-{uuid.uuid4().hex[:8]}"
+        h = event_hash("xa-cu", seq, event_id, "dossier", at, prev, text)
+        events.append({"seq": seq, "event_id": event_id, "kind": "dossier", "at": at, "body": text,
+                       "prev_hash": prev, "hash": h})
+        prev = h
+    r = post_batch(base, "xa-cu", key, events)
+    assert r.status_code == 200 and r.json()["added"] == 2, r.text
+    body = get(base, "/api/v1/province/report", "tinh", **{"from": "2026-11-01", "to": "2026-11-30"}).json()
+    cu = next(c for c in body["centres"] if c["key"] == "xa-cu")
+    assert cu["sync"]["unprojected"] == 2 and cu["sync"]["held_seq"] == 2
+    assert all(v in (0, None) for v in cu["figures"].values())
