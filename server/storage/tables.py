@@ -328,7 +328,7 @@ connector_deliveries = Table(
 dossier_flow_rollup = Table(
     "dossier_flow_rollup",
     metadata,
-    Column("grain", String(1), primary_key=True),  # "d": the day, "m": the month starting on ``day``
+    Column("grain", String(1), primary_key=True),  # "d": the day, "m"/"y": the month/year starting on ``day``
     Column("site", String(40), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("kind", String(40), primary_key=True),
