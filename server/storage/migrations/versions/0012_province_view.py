@@ -51,6 +51,8 @@ def _years_from_months() -> None:
     rollup = sa.table("dossier_flow_rollup", *(sa.column(c) for c in (
         "grain", "site", "day", "kind", "channel", "dim", "value", "n")))
     conn = op.get_bind()
+    # 0008's backfill runs today's ledger code, which already writes yearly rows: start afresh
+    conn.execute(sa.delete(rollup).where(rollup.c.grain == "y"))
     days = [r[0] for r in conn.execute(sa.select(rollup.c.day).where(rollup.c.grain == "m").distinct())]
     keys = (rollup.c.site, rollup.c.kind, rollup.c.channel, rollup.c.dim, rollup.c.value)
     for year in sorted({(d if isinstance(d, date) else date.fromisoformat(str(d)[:10])).year for d in days}):
