@@ -345,16 +345,27 @@ def test_events_the_province_cannot_replay_are_counted_not_guessed(world):
                "to": "resolved", "actor": "canbo1", "due_date": "2026-11-03"},
               {"code": "CU-2", "procedure": "1.004873", "channel": "direct", "from": None, "to": "received",
                "actor": "canbo1", "due_date": "2026-11-05"}]
+    bodies.append({"ticket": 7, "day": "2026-11-02", "rating": "not_satisfied", "dossier": None,
+                   "official": "canbo1", "service": "hotich", "actor": "display-1"})  # a rating: counted
     events, prev = [], GENESIS
     for seq, body in enumerate(bodies, 1):
         text, at, event_id = canonical(body), "2026-11-02T02:00:00.000+00:00", f"xa-cu-{seq}-{uuid.uuid4().hex[:8]}"
-        h = event_hash("xa-cu", seq, event_id, "dossier", at, prev, text)
-        events.append({"seq": seq, "event_id": event_id, "kind": "dossier", "at": at, "body": text,
+        kind = "rating" if "rating" in body else "dossier"
+        h = event_hash("xa-cu", seq, event_id, kind, at, prev, text)
+        events.append({"seq": seq, "event_id": event_id, "kind": kind, "at": at, "body": text,
                        "prev_hash": prev, "hash": h})
         prev = h
     r = post_batch(base, "xa-cu", key, events)
-    assert r.status_code == 200 and r.json()["added"] == 2, r.text
+    assert r.status_code == 200 and r.json()["added"] == 3, r.text
     body = get(base, "/api/v1/province/report", "tinh", **{"from": "2026-11-01", "to": "2026-11-30"}).json()
     cu = next(c for c in body["centres"] if c["key"] == "xa-cu")
-    assert cu["sync"]["unprojected"] == 2 and cu["sync"]["held_seq"] == 2
+    assert cu["sync"]["unprojected"] == 2 and cu["sync"]["held_seq"] == 3
     assert all(v in (0, None) for v in cu["figures"].values())
+    from sqlalchemy import select
+
+    from server.storage.tables import ticket_ratings
+
+    with province.engine.connect() as conn:
+        rated = conn.execute(select(ticket_ratings).where(ticket_ratings.c.site == "xa-cu")).all()
+    assert [(r.rating, r.day.isoformat(), r.official, r.ticket_id < 0) for r in rated] == [
+        ("not_satisfied", "2026-11-02", "canbo1", True)]
