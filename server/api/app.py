@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +19,7 @@ from server.login_guard import LoginGuard
 from server.ops import api_docs, routes_health
 from server.ops.watch import BrokerLog, DeviceWatch
 from server.publisher import OutboxPublisher
-from server.storage import migrate
+from server.storage import journal, migrate
 from server.storage.db import Database
 from server.storage.queue_store import QueueStore
 
@@ -34,7 +35,7 @@ from server.sync.sender import UpSync
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_forms, routes_ratings, routes_reports, routes_track
-from . import routes_notify, routes_privacy, routes_province
+from . import routes_notify, routes_privacy, routes_province, routes_province_view
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
 
@@ -101,6 +102,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.publisher = publisher
         upsync = None
         if settings.role == "site" and settings.province_url and settings.province_key:
+            with db.write() as conn:  # a site upgraded before profiles were journalled sends its own now
+                journal.record_profile(conn, settings.site, datetime.now(timezone.utc))
             upsync = UpSync(db, settings.site, settings.province_url, settings.province_key,
                             batch=settings.sync_batch, interval_s=settings.sync_interval_s,
                             max_backoff_s=settings.sync_max_backoff_s, timeout_s=settings.sync_timeout_s,
@@ -145,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_privacy.router)
     if settings.role == "province":
         app.include_router(routes_province.router)
+        app.include_router(routes_province_view.router)
     api_docs.install(app)
     app.mount("/static", StaticFiles(directory=str(routes_track.WEB / "static")), name="static")
 

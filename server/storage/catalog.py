@@ -10,6 +10,7 @@ import csv
 import json
 import tomllib
 from importlib import resources
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.mqtt import check_id
 
+from . import journal
 from .db import Database
 from .site_settings import SiteSettingsError, build_profile, max_wait, notify_ahead, parse_cutoff
 from .tables import counters, procedures, service_procedures, services, sites
@@ -164,6 +166,7 @@ def load_site(db: Database, path: Path) -> str:
                 "site": site["id"], "id": str(ctr["id"]), "label": ctr["label"],
                 "services": json.dumps(ctr.get("services", [])),
             }, ["site", "id"])
+        journal.record_profile(conn, site["id"], datetime.now(timezone.utc))  # the province's copy follows
     return site["id"]
 
 

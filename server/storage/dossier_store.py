@@ -161,7 +161,10 @@ class DossierStore:
                       dues: list | None = None) -> None:
         """History rows, and each in the sync journal: codes, statuses and dates, never the
         applicant's name, phone or the notes (they may name people). ``dues``: the due date right
-        after each change when several are written at once (default: the dossier's now)."""
+        after each change when several are written at once (default: the dossier's now). The body
+        carries what the province needs to replay the history through the same ledger
+        (``legal_days``, ``cutoff``; the opening event also the procedure's name and field, for the
+        report's breakdowns)."""
         for i, c in enumerate(changes):
             due = dossier.due_date if dues is None else dues[i]
             conn.execute(_INSERT_EVENT, dict(
@@ -170,11 +173,22 @@ class DossierStore:
                 paid_online=c.paid_online, components_digitised=c.components_digitised,
                 result_digitised=c.result_digitised, exported_at=None,
             ))
-            journal.record(conn, site, "dossier", {
+            body = {
                 "code": dossier.code, "procedure": dossier.procedure_code, "channel": dossier.channel.value,
                 "from": c.from_status.value if c.from_status else None, "to": c.to_status.value, "actor": c.by,
                 "due_date": due.isoformat() if due else None,
-            }, c.at)
+                "legal_days": dossier.legal_days,
+                "cutoff": dossier.cutoff.strftime("%H:%M") if dossier.cutoff else None,
+                # the Decision 766 facts stated with the change (3.6, 4.1, 4.2), when stated
+                **{k: v for k, v in (("paid_online", c.paid_online), ("components_digitised", c.components_digitised),
+                                     ("result_digitised", c.result_digitised)) if v is not None},
+            }
+            if c.from_status is None:
+                proc = conn.execute(select(procedures.c.name_vi, procedures.c.field_vi)
+                                    .where(procedures.c.code == dossier.procedure_code)).first()
+                body["procedure_name"] = proc.name_vi if proc else None
+                body["field"] = proc.field_vi if proc else None
+            journal.record(conn, site, "dossier", body, c.at)
 
     # ---- intake ---------------------------------------------------------------------------
     def create(self, **kwargs: Any) -> dict[str, Any]:
@@ -306,6 +320,9 @@ class DossierStore:
             conn.execute(insert(dossier_apologies).values(
                 dossier_id=row.id, issued_at=slip.issued_at, due_date=slip.due_date, new_date=slip.new_date,
                 actor=slip.by, reason=slip.reason))
+            journal.record(conn, row.site, "apology", {  # the reason stays here: it may name people
+                "code": row.code, "due_date": slip.due_date.isoformat(), "new_date": slip.new_date.isoformat(),
+                "actor": slip.by}, slip.issued_at)
             conn.execute(update(dossiers).where(dossiers.c.id == row.id)
                          .values(promised_date=dossier.promised_date, updated_at=now))
             self._ledger(conn, row.id, row.site, dossier, profile.calendar, before)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from .outbox import next_site_sequence
-from .tables import site_sequences, sync_journal, sync_state
+from .tables import site_sequences, sites, sync_journal, sync_state
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of a site's first event."""
@@ -73,6 +73,22 @@ def record(conn: Connection, site: str, kind: str, body: dict[str, Any], now: da
         "prev_hash": prev, "hash": event_hash(site, seq, event_id, kind, at, prev, text),
     })
     return seq
+
+
+def record_profile(conn: Connection, site: str, now: datetime) -> int | None:
+    """Journal the site's profile (kind ``site``: name, time zone, settings — its calendar of days
+    off, cut-offs, Decision 766 weights) when it differs from the last one journalled, so the
+    province replays the site's dossiers on the site's own calendar. Returns the seq, or None
+    (unchanged, or no such site). Called by ``site load`` and when the up-sync starts."""
+    row = conn.execute(select(sites.c.name, sites.c.timezone, sites.c.settings).where(sites.c.id == site)).first()
+    if row is None:
+        return None
+    body = {"name": row.name, "timezone": row.timezone, "settings": json.loads(row.settings or "{}")}
+    last = conn.execute(select(sync_journal.c.body).where(sync_journal.c.site == site, sync_journal.c.kind == "site")
+                        .order_by(sync_journal.c.seq.desc()).limit(1)).scalar()
+    if last == canonical(body):
+        return None
+    return record(conn, site, "site", body, now)
 
 
 def read(conn: Connection, site: str, from_seq: int, limit: int) -> list[JournalEvent]:

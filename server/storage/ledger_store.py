@@ -41,9 +41,9 @@ def replace_spans(conn: Connection, dossier_id: int, site: str, channel: str, pr
 
 
 def rollup_keys(site: str, channel: str, procedure_code: str, day, kind: str, official: str):
-    """The four roll-up rows one flow counts in: its day and its month, by procedure and by official."""
-    month = day.replace(day=1)
-    for grain, when in (("d", day), ("m", month)):
+    """The six roll-up rows one flow counts in: its day, its month and its year (revision 0012), by
+    procedure and by official."""
+    for grain, when in (("d", day), ("m", day.replace(day=1)), ("y", day.replace(month=1, day=1))):
         yield grain, site, when, kind, channel, "procedure", procedure_code
         yield grain, site, when, kind, channel, "official", official
 

@@ -39,6 +39,11 @@ def _title(ws, width: int, report: dict[str, Any], centre: str) -> int:
 
 
 def period_workbook(report: dict[str, Any], centre: str) -> bytes:
+    return _save(period_book(report, centre))
+
+
+def period_book(report: dict[str, Any], centre: str) -> Workbook:
+    """The workbook itself (the province's adds its ranking sheet in front)."""
     wb = Workbook()
     ws = wb.active
     ws.title = SUMMARY
@@ -74,7 +79,7 @@ def period_workbook(report: dict[str, Any], centre: str) -> bytes:
         sheet.freeze_panes = sheet.cell(row - len(groups), 3)
     if "decision_766" in report:
         _score_sheet(wb.create_sheet("Chỉ số 766"), report, centre)
-    return _save(wb)
+    return wb
 
 
 def _score_sheet(ws, report: dict[str, Any], centre: str) -> None:

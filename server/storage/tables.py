@@ -332,7 +332,7 @@ connector_deliveries = Table(
 dossier_flow_rollup = Table(
     "dossier_flow_rollup",
     metadata,
-    Column("grain", String(1), primary_key=True),  # "d": the day, "m": the month starting on ``day``
+    Column("grain", String(1), primary_key=True),  # "d": the day, "m"/"y": the month/year starting on ``day``
     Column("site", String(40), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("kind", String(40), primary_key=True),
@@ -412,6 +412,8 @@ province_sites = Table(
     Column("gap_at", UTCDateTime),
     Column("broken", String(500)),  # why the chain is broken: ingest refused until cleared
     Column("broken_at", UTCDateTime),
+    Column("site_head_seq", Integer),  # the head the site declared in its last batch (revision 0012)
+    Column("unprojected", Integer, nullable=False, default=0, server_default="0"),  # events not replayable
 )
 
 province_events = Table(
@@ -426,6 +428,24 @@ province_events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+)
+
+# ``province_dossiers`` (at the province, revision 0012): each journalled dossier's dated history
+# (JSON lists), replayed by ``server.sync.projector`` through the site's own ledger code into
+# ``dossier_spans`` / ``dossier_flow_rollup``, so the province reports with the site's report code.
+province_dossiers = Table(
+    "province_dossiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(40), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("procedure_code", String(40), nullable=False),
+    Column("legal_days", Integer, nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("cutoff", String(5)),
+    Column("history", Text, nullable=False),  # [[from, to, by, at ISO], …]
+    Column("apologies", Text, nullable=False),  # [[issued_at ISO, due_date, new_date, by], …]
+    UniqueConstraint("site", "code", name="uq_province_dossiers_site_code"),
 )
 
 # -- "your turn is near" (revision 0011) ---------------------------------------------------------

@@ -31,7 +31,7 @@ from server.storage.db import Database
 from server.storage.journal import GENESIS, event_hash
 from server.storage.tables import province_events, province_sites
 
-from . import signing
+from . import projector, signing
 
 log = logging.getLogger("server.province")
 MAX_BATCH = 2000
@@ -71,6 +71,7 @@ class ProvinceStore:
             conn.execute(province_sites.insert().values(
                 site=site, name=name, key=key, head_seq=0, head_hash=GENESIS, last_batch_ts=0,
                 registered_at=now or _now()))
+            projector.ensure_site(conn, site)  # so a centre manager's account can name it at once
         return key
 
     def rotate_key(self, site: str, grace: timedelta = timedelta(hours=24), now: datetime | None = None) -> str:
@@ -93,6 +94,7 @@ class ProvinceStore:
         with self.db.read() as conn:
             rows = conn.execute(select(province_sites).order_by(province_sites.c.site)).all()
         return [{"site": r.site, "name": r.name, "head_seq": r.head_seq, "synced_at": r.synced_at,
+                 "site_head_seq": r.site_head_seq, "unprojected": r.unprojected,
                  "gap": r.gap, "broken": r.broken} for r in rows]
 
     @staticmethod
@@ -151,8 +153,9 @@ class ProvinceStore:
             else:
                 if added:
                     conn.execute(_INSERT_EVENTS, [{**e, "received_at": now} for e in added])
+                    projector.project(conn, site, added)  # the same transaction: figures = events held
                 values = {"head_seq": head.seq, "head_hash": head.hash, "last_batch_ts": max(ts, row.last_batch_ts),
-                          "synced_at": now}
+                          "synced_at": now, "site_head_seq": max(head.seq, int(site_head.get("seq", 0)))}
                 if added:
                     values.update(gap=None, gap_at=None)
                 conn.execute(update(province_sites).where(province_sites.c.site == site).values(**values))

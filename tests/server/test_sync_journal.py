@@ -46,6 +46,7 @@ def test_a_ticket_its_call_its_dossier_and_its_rating_are_journalled_in_order_wi
 
     got = rows(db)
     assert [(r.kind, what(r)) for r in got] == [
+        ("site", None),  # the site's profile, journalled by site load (the db fixture's)
         ("ticket", "issue"), ("call", "call"), ("ticket", "start"), ("dossier", "received"),
         ("dossier", "supplement_requested"), ("ticket", "finish"), ("rating", "satisfied")]
     assert chain_breaks(got) == []
@@ -62,7 +63,7 @@ def test_a_failed_change_leaves_no_journal_event(db):
         queue.call_next("demo", "1", actor="canbo1")  # the counter is closed: refused
     except Exception:
         pass
-    assert [r.seq for r in rows(db)] == [1]
+    assert [(r.seq, r.kind) for r in rows(db)] == [(1, "site"), (2, "ticket")]
 
 
 def test_eight_kiosks_at_once_give_one_gapless_chain(db):
@@ -83,9 +84,9 @@ def test_eight_kiosks_at_once_give_one_gapless_chain(db):
         t.join()
     assert errors == []
     got = rows(db)
-    assert len(got) == 200 and chain_breaks(got) == []
+    assert len(got) == 201 and chain_breaks(got) == []  # the site's profile, then 200 tickets
     with db.read() as conn:
-        assert journal.head(conn, "demo") == (200, got[-1].hash)
+        assert journal.head(conn, "demo") == (201, got[-1].hash)
 
 
 def test_the_lag_counts_what_the_province_has_not_acknowledged(db):
@@ -95,12 +96,12 @@ def test_the_lag_counts_what_the_province_has_not_acknowledged(db):
     with db.read() as conn:
         before = journal.lag(conn, "demo")
     with db.write() as conn:
-        journal.save_state(conn, "demo", acked_seq=3, acked_hash=rows(db)[2].hash)
+        journal.save_state(conn, "demo", acked_seq=4, acked_hash=rows(db)[3].hash)
     with db.read() as conn:
         after = journal.lag(conn, "demo")
-    assert (before.pending, after.pending, after.acked_seq) == (5, 2, 3)
+    assert (before.pending, after.pending, after.acked_seq) == (6, 2, 4)  # the profile and 5 tickets
     assert after.since is not None and after.since.isoformat(timespec="milliseconds") == \
-        datetime.fromisoformat(rows(db)[3].at).isoformat(timespec="milliseconds")
+        datetime.fromisoformat(rows(db)[4].at).isoformat(timespec="milliseconds")
 
 
 def test_the_doctor_says_how_many_events_the_province_lacks_and_since_when_in_local_time(db):
@@ -110,6 +111,7 @@ def test_the_doctor_says_how_many_events_the_province_lacks_and_since_when_in_lo
 
     at = datetime(2026, 12, 5, 1, 12, tzinfo=timezone.utc)  # 08:12 in Hà Nội
     with db.write() as conn:
+        journal.save_state(conn, "demo", acked_seq=1, acked_hash=rows(db)[0].hash)  # the profile is there
         for i in range(1240):
             journal.record(conn, "demo", "ticket", {"ticket": i}, at)
 
@@ -157,3 +159,19 @@ def test_pruning_keeps_what_the_province_has_not_acknowledged_and_the_acknowledg
                 sync_journal.select().where(sync_journal.c.seq == 11)).first().prev_hash
     finally:
         db.close()
+
+
+def test_the_sites_profile_is_journalled_once_and_again_only_when_it_changes(db):
+    """What the province needs to replay the site's dossiers on the site's own calendar."""
+    from server.storage.tables import sites
+
+    now = datetime.now().astimezone()
+    with db.write() as conn:
+        assert journal.record_profile(conn, "demo", now) is None  # site load journalled it already
+        conn.execute(sites.update().where(sites.c.id == "demo").values(
+            settings=json.dumps({"calendar": {"extra_days_off": ["2026-12-24"]}})))
+        seq = journal.record_profile(conn, "demo", now)
+        assert seq is not None and journal.record_profile(conn, "demo", now) is None
+    profiles = [json.loads(r.body) for r in rows(db) if r.kind == "site"]
+    assert len(profiles) == 2 and profiles[-1]["settings"] == {"calendar": {"extra_days_off": ["2026-12-24"]}}
+    assert set(profiles[-1]) == {"name", "timezone", "settings"}

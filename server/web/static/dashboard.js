@@ -3,7 +3,8 @@
 // in another time zone, or one whose clock is off, still asks for the right days.
 (function () {
   "use strict";
-  var site = window.MOTCUA_DASH.site;
+  var site = window.MOTCUA_DASH.site, withTickets = window.MOTCUA_DASH.tickets !== false;
+  var asked = /[?&]from=(\d{4}-\d{2}-\d{2})&to=(\d{4}-\d{2}-\d{2})/.exec(location.search);  // a drill-down's period
   var token = sessionStorage.getItem("motcua-token"), user = sessionStorage.getItem("motcua-user");
   var today = null, seq = 0;  // the site's today, from the first report; number of the latest load
   var MANAGERS = ["manager", "admin"];
@@ -43,7 +44,7 @@
     var signed = !!token;
     $("login").hidden = signed; $("dashboard").hidden = !signed; $("account").hidden = !signed;
     $("who").textContent = user || "";
-    if (signed) { syncLine(); load(today ? query() : ""); }
+    if (signed) { syncLine(); load(today ? query() : asked ? "?from=" + asked[1] + "&to=" + asked[2] : ""); }
   }
   function signOut(message) {
     token = null; user = null; today = null;
@@ -100,7 +101,7 @@
     $("message").textContent = "";
     status("loading", T.loading);
     Promise.all([request(base("dossiers") + q).then(function (r) { return r.json(); }),
-                 request(base("tickets") + q).then(function (r) { return r.json(); })])
+                 withTickets ? request(base("tickets") + q).then(function (r) { return r.json(); }) : null])
       .then(function (res) {
         if (mine !== seq) return;  // an older answer arriving late
         if (!today) today = res[0].as_of;
@@ -110,6 +111,7 @@
       }).catch(function (err) { if (mine === seq) fail(err); });
   }
   function syncLine() {  // the province lag from the health checks ("chưa đồng bộ: 1.240 sự kiện, từ 08:12")
+    if (!$("sync-line")) return;  // at the province itself
     fetch("/api/v1/health").then(function (r) { return r.json(); }).then(function (j) {
       var c = (j.checks || []).filter(function (x) { return x.name === "sync"; })[0];
       var shown = c && c.detail.indexOf("no province configured") < 0;
@@ -148,7 +150,7 @@
     }).catch(fail);
   }
   $("xlsx-d").onclick = function () { download("dossiers"); };
-  $("xlsx-t").onclick = function () { download("tickets"); };
+  if ($("xlsx-t")) $("xlsx-t").onclick = function () { download("tickets"); };
 
   // ---- drawing -------------------------------------------------------------------------------
   // Bars are HTML, not a scaled SVG: their labels keep the page's font size on a phone.
@@ -208,6 +210,7 @@
       el.textContent = label[el.dataset.label] || el.dataset.label;
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-k]"), function (el) {
+      if (!t && /^(tickets|ratings)\./.test(el.dataset.k)) return;
       var k = el.dataset.k, v = k.indexOf("tickets.") === 0 ? t[k.slice(8)] : k.indexOf("ratings.") === 0 ? t.ratings[k.slice(8)] : pick(d, k);
       el.textContent = num(v);
     });
@@ -236,6 +239,7 @@
         esc(i.needs) + '</small></td><td colspan="3" class="empty">chưa tính được</td></tr>';
     }).join("");
     $("score-766-note").textContent = score.weights_note;
+    if (!t) return;  // at the province: dossiers only
     drawBars("ticket-chart", [["Phiếu đã cấp", t.issued, "#555"], ["Đã phục vụ", t.served, "#1b6e20"],
       ["Vắng mặt", t.no_show, "#b3261e"], ["Đã hủy", t.cancelled, "#999"]], "Lượt phục vụ");
     drawBars("rating-chart", [["Rất hài lòng", t.ratings.very_satisfied, "#1b6e20"],

@@ -7,13 +7,13 @@ dated history row, so the period ledger counts them on the change's day and a cl
 never changes. NULL: not said (counted as "no"); existing rows keep NULL.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,373 @@
+"""The province view between real processes: two centres' generated histories (SQLite), their
+journals pushed in signed batches to a province replica (PostgreSQL), then the province's report
+over HTTP compared with each centre's own report computed at the site from the same history.
+
+Shown here: per centre the province's figures, breakdowns and Decision 766 equal the site's own
+report for the same period (closed periods and one still running); the province totals are the
+sums; a replayed batch changes nothing; the ranking and each centre's sync freshness; roles (a
+province manager sees all, a centre's manager only theirs, officials and devices refused); the
+Excel workbook holds the same numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import openpyxl
+import pytest
+
+from server.domain.period_figures import COUNT_KEYS, DEFINITIONS
+from server.storage import migrate, period_report
+from server.storage.db import Database
+from server.storage.dossier_store import DossierStore
+from server.storage.journal import head as journal_head
+from server.storage.journal import read as read_journal
+from tests.support import province_history as ph
+from tests.support.province import Province, post_batch
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+SITES = {"xa-muong-phang": "Trung tâm PVHCC xã Mường Phăng", "xa-ban-lien": "Trung tâm PVHCC xã Bản Liền"}
+PASSWORD = "province-view-pw-1"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts" / "province"
+
+
+@pytest.fixture(scope="module")
+def world(postgres_server, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("provview")
+    site_db = Database(f"sqlite:///{tmp / 'sites.sqlite3'}", sqlite_synchronous="NORMAL").open()
+    migrate.upgrade(site_db)
+    ph.load_sites(site_db, tmp, SITES)
+    store = DossierStore(site_db, public_url="http://qr.test")
+    now = datetime.now(ph.VN)
+    first = datetime.combine(ph.today_vn().replace(day=1) - timedelta(days=95), datetime.min.time(), ph.VN)
+    for i, site in enumerate(SITES):
+        history = ph.histories(random.Random(40 + i), 110, first + timedelta(hours=8), 100)
+        assert ph.play(store, site, history, now) > 300
+    province = Province(postgres_server.create_database(f"prov_{uuid.uuid4().hex[:10]}"), tmp / "province").prepare()
+    keys = {site: province.register(site) for site in SITES}
+    province.register("xa-chua-dong-bo")  # registered, never synced
+    for name, role, site in (("tinh", "manager", None), ("ql-mp", "manager", "xa-muong-phang"),
+                             ("canbo-mp", "official", "xa-muong-phang")):
+        province.cli("user", "add", name, "--role", role, "--password", PASSWORD, *(["--site", site] if site else []))
+    province.start(1)
+    base = province.replicas[0].base_url
+    for site, key in keys.items():
+        ph.push(site_db, base, site, key, batch=97)
+    yield {"db": site_db, "store": store, "province": province, "base": base, "keys": keys}
+    province.stop()
+    site_db.close()
+
+
+def token(base: str, name: str) -> str:
+    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+def get(base: str, path: str, who: str, **params) -> httpx.Response:
+    return httpx.get(base + path, params=params, headers={"Authorization": f"Bearer {token(base, who)}"}, timeout=60)
+
+
+def site_report(world, site: str, start: date, end: date) -> dict:
+    store = world["store"]
+    return period_report.period_report(world["db"], site, start, end, today=ph.today_vn(),
+                                       calendar_for=lambda s: store.profile_for(s).calendar,
+                                       weights_766=store.profile_for(site).score_766)
+
+
+def keyed(report: dict) -> dict:
+    """What must agree: figures, every breakdown by its key, Decision 766 (labels of officials
+    differ: the province does not hold the centre's staff names)."""
+    return {"figures": report["figures"], "decision_766_inputs": report["decision_766_inputs"],
+            "breakdowns": {k: {r["key"]: r["figures"] for r in rows} for k, rows in report["breakdowns"].items()},
+            "decision_766": [(i["code"], i["ratio"], i["points"]) for i in report["decision_766"]["sub_indices"]]}
+
+
+def periods() -> list[tuple[date, date]]:
+    today = ph.today_vn()
+    this = today.replace(day=1)
+    last = (this - timedelta(days=1)).replace(day=1)
+    before = (last - timedelta(days=1)).replace(day=1)
+    return [(before, last - timedelta(days=1)), (last, this - timedelta(days=1)), (before, today),
+            (this, today), (last + timedelta(days=9), last + timedelta(days=20))]
+
+
+def test_each_centre_at_the_province_equals_its_own_report_and_totals_are_sums(world):
+    base = world["base"]
+    for start, end in periods():
+        whole = get(base, "/api/v1/province/report", "tinh", **{"from": start.isoformat(), "to": end.isoformat()})
+        assert whole.status_code == 200, whole.text
+        body = whole.json()
+        centres = {c["key"]: c for c in body["centres"]}
+        assert set(centres) == set(SITES) | {"xa-chua-dong-bo"}
+        for site in SITES:
+            own = site_report(world, site, start, end)
+            assert own["figures"]["to_handle"] > 0
+            inputs = own["decision_766_inputs"]  # the 766 facts stated at the counter travel too (4.1, 4.2)
+            assert inputs["received_digitised"] > 0 and inputs["resolved_result_digitised"] > 0, inputs
+            assert centres[site]["figures"] == own["figures"], (site, start, end)
+            drilled = get(base, f"/api/v1/sites/{site}/reports/dossiers", "tinh",
+                          **{"from": start.isoformat(), "to": end.isoformat()}).json()
+            assert keyed(drilled) == keyed(own), (site, start, end)
+            assert drilled["name"] == SITES[site]
+        assert all(v == 0 for k, v in centres["xa-chua-dong-bo"]["figures"].items() if k in COUNT_KEYS)
+        for key in COUNT_KEYS:
+            assert body["figures"][key] == sum(c["figures"][key] for c in body["centres"]), key
+
+
+def test_a_replayed_batch_changes_no_figure(world):
+    base, site = world["base"], "xa-ban-lien"
+    start, end = periods()[2]
+    before = get(base, "/api/v1/province/report", "tinh", **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    with world["db"].read() as conn:
+        events = [e.as_dict() for e in read_journal(conn, site, 1, 200)]
+        seq, hash_ = journal_head(conn, site)
+    for e in events:
+        e.pop("site")
+    r = post_batch(base, site, world["keys"][site], events, site_head={"seq": seq, "hash": hash_})
+    assert r.status_code == 200 and r.json()["added"] == 0
+    after = get(base, "/api/v1/province/report", "tinh", **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    assert [c["figures"] for c in after["centres"]] == [c["figures"] for c in before["centres"]]
+
+
+def test_ranking_and_sync_freshness(world):
+    base = world["base"]
+    start, end = periods()[2]
+    body = get(base, "/api/v1/province/report", "tinh", rank_by="resolved",
+               **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    values = [c["figures"]["resolved"] for c in body["centres"]]
+    assert values == sorted(values, reverse=True) and body["centres"][0]["rank"] == 1
+    assert body["centres"][-1]["key"] == "xa-chua-dong-bo"
+    late = get(base, "/api/v1/province/report", "tinh", rank_by="late_total",
+               **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    assert [c["figures"]["late_total"] for c in late["centres"]] == sorted(c["figures"]["late_total"]
+                                                                       for c in late["centres"])
+    with world["db"].read() as conn:
+        heads = {s: len(read_journal(conn, s, 1, 100000)) for s in SITES}
+    for c in body["centres"]:
+        if c["key"] in SITES:
+            assert c["sync"]["held_seq"] == heads[c["key"]] and c["sync"]["pending"] == 0
+            assert c["sync"]["synced_at"] is not None and c["sync"]["age_s"] >= 0
+            assert c["drill"] == f"/dashboard/{c['key']}?from={start.isoformat()}&to={end.isoformat()}"
+        else:
+            assert c["sync"]["synced_at"] is None and c["sync"]["held_seq"] == 0
+    r = get(base, "/api/v1/province/report", "tinh", rank_by="nonsense")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_rank_by"
+
+
+def test_roles(world):
+    base = world["base"]
+    mine = get(base, "/api/v1/province/report", "ql-mp")
+    assert mine.status_code == 200
+    assert [c["key"] for c in mine.json()["centres"]] == ["xa-muong-phang"]
+    start, end = periods()[1]
+    own = site_report(world, "xa-muong-phang", start, end)
+    got = get(base, "/api/v1/province/report", "ql-mp", **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    assert got["figures"] == own["figures"] and got["centres"][0]["figures"] == own["figures"]
+    for path, params in (("/api/v1/province/report", {"site": "xa-ban-lien"}),
+                         ("/api/v1/sites/xa-ban-lien/reports/dossiers", {})):
+        r = get(base, path, "ql-mp", **params)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "wrong_site", path
+    assert get(base, "/api/v1/sites/xa-muong-phang/reports/dossiers", "ql-mp").status_code == 200
+    r = get(base, "/api/v1/province/report", "canbo-mp")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert httpx.get(base + "/api/v1/province/report").status_code == 401
+    from server.auth import AuthStore
+
+    province_db = Database(world["province"].database_url).open()
+    try:
+        device_token = AuthStore(province_db).device_token("kiosk-x", "kiosk", "xa-muong-phang")
+    finally:
+        province_db.close()
+    r = httpx.get(base + "/api/v1/province/report", headers={"Authorization": f"Bearer {device_token}"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", r.text
+
+
+def test_excel_holds_the_same_numbers(world):
+    base = world["base"]
+    start, end = periods()[1]
+    q = {"from": start.isoformat(), "to": end.isoformat()}
+    body = get(base, "/api/v1/province/report", "tinh", **q).json()
+    r = get(base, "/api/v1/province/report", "tinh", format="xlsx", **q)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxml")
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames[0] == "Xếp hạng trung tâm"
+    rows = list(wb["Xếp hạng trung tâm"].iter_rows(values_only=True))
+    head = next(i for i, row in enumerate(rows) if row[:2] == ("Hạng", "Trung tâm"))
+    labels = {d.label: d.key for d in DEFINITIONS}
+    cols = {labels[h]: i for i, h in enumerate(rows[head]) if h in labels}
+    got = [(row[0], row[1], {k: row[i] for k, i in cols.items()}) for row in rows[head + 1:] if row[1]]
+    assert got == [(c["rank"], c["label"], c["figures"]) for c in body["centres"]]
+    summary = {row[1]: row[2] for row in wb["Tổng hợp"].iter_rows(values_only=True) if row[1] in labels}
+    assert {labels[k]: v for k, v in summary.items()} == body["figures"]
+
+
+# ---- in Chromium ------------------------------------------------------------------------------
+
+WATCH = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+def shown(text: str):
+    """A figure as the page prints it (vi-VN: 1.234 and 93,75%; — for none) → the JSON value."""
+    text = text.strip()
+    if text == "—":
+        return None
+    if text.endswith("%"):
+        return float(text[:-1].replace(".", "").replace(",", "."))
+    return int(text.replace(".", ""))
+
+
+def page_of(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN",
+                                  timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.add_init_script(WATCH)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return context, page, problems
+
+
+def sign_in(page, base, name):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page.goto(f"{base}/province")
+    page.locator("input[name=username]").fill(name)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Xem báo cáo").click()
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+
+
+def test_province_dashboard_in_chromium(world, browser, tmp_path):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    base = world["base"]
+    context, page, problems = page_of(browser, tmp_path)
+    sign_in(page, base, "tinh")
+    start, end = periods()[1]  # last month
+    page.locator("[data-preset=last-month]").click()
+    expect(page.locator("#from")).to_have_value(start.isoformat())
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+    d = get(base, "/api/v1/province/report", "tinh", **{"from": start.isoformat(), "to": end.isoformat()}).json()
+
+    # tiles and the totals row: the JSON's province figures
+    for el in page.locator("[data-k]").all():
+        assert shown(el.inner_text()) == d["figures"][el.get_attribute("data-k")]
+    # one row per centre, in rank order, every figure as in the JSON
+    rows = page.locator("#centres tbody tr")
+    assert [r.get_attribute("data-centre") for r in rows.all()] == [c["key"] for c in d["centres"]]
+    for row, c in zip(rows.all(), d["centres"]):
+        assert shown(row.locator("td.rank").inner_text()) == c["rank"]
+        assert row.locator("a.drill").inner_text() == c["label"]
+        for cell in row.locator("td[data-c]").all():
+            key = cell.get_attribute("data-c").split(".", 1)[1]
+            assert shown(cell.inner_text()) == c["figures"][key], (c["key"], key)
+        sync = row.locator("td.sync")
+        if c["sync"]["synced_at"]:
+            assert sync.get_attribute("data-sync") == c["sync"]["synced_at"]
+            assert sync.get_attribute("data-pending") == "0"
+            assert "trước" in sync.inner_text() or "vừa xong" in sync.inner_text()
+        else:
+            assert sync.inner_text() == "chưa đồng bộ" and "stale" in sync.get_attribute("class")
+    for cell in page.locator("#centres tfoot td[data-c]").all():
+        assert shown(cell.inner_text()) == d["figures"][cell.get_attribute("data-c").split(".", 1)[1]]
+    # bars sized through the CSSOM (no style="" in the markup): the first centre's is the longest
+    widths = page.evaluate("[...document.querySelectorAll('#centres .bar-fill')].map(b => b.style.width)")
+    assert widths[0] and all(w.endswith("%") for w in widths)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "province.png"), full_page=True)
+
+    # re-rank by "late in total": fewest first
+    page.locator("#rank-by").select_option("late_total")
+    expect(page.locator("#rank-label")).to_have_text("Tổng số quá hạn")
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+    late = get(base, "/api/v1/province/report", "tinh", rank_by="late_total",
+               **{"from": start.isoformat(), "to": end.isoformat()}).json()
+    expect(page.locator("#centres tbody tr").first).to_have_attribute("data-centre", late["centres"][0]["key"])
+
+    # the Excel: same numbers as the page and the JSON
+    with page.expect_download() as info:
+        page.locator("#xlsx").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    wb = openpyxl.load_workbook(path)
+    rows_x = list(wb["Xếp hạng trung tâm"].iter_rows(values_only=True))
+    head = next(i for i, row in enumerate(rows_x) if row[:2] == ("Hạng", "Trung tâm"))
+    labels = {dd.label: dd.key for dd in DEFINITIONS}
+    cols = {labels[h]: i for i, h in enumerate(rows_x[head]) if h in labels}
+    assert [(r[1], {k: r[i] for k, i in cols.items()}) for r in rows_x[head + 1:] if r[1]] == \
+        [(c["label"], c["figures"]) for c in late["centres"]]
+
+    # drill down to one centre: its own dashboard at the province, the same period, its own figures
+    site = "xa-ban-lien"
+    page.locator(f"#centres tr[data-centre={site}] a.drill").click()
+    expect(page).to_have_url(f"{base}/dashboard/{site}?from={start.isoformat()}&to={end.isoformat()}")
+    expect(page.locator("#status")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#centre")).to_have_text(SITES[site])
+    assert page.locator("#tickets").count() == 0
+    own = site_report(world, site, start, end)
+    for el in page.locator("#dossiers [data-k^='figures.']").all():
+        assert shown(el.inner_text()) == own["figures"][el.get_attribute("data-k").split(".", 1)[1]]
+    for el in page.locator("#dossiers [data-r^='figures.']").all():
+        assert shown(el.inner_text()) == own["figures"][el.get_attribute("data-r").split(".", 1)[1]]
+    assert page.evaluate("window.__violations") == [] and problems == []
+    context.close()
+
+
+def test_a_centre_manager_sees_only_their_centre_in_chromium(world, browser, tmp_path):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    context, page, problems = page_of(browser, tmp_path)
+    sign_in(page, world["base"], "ql-mp")
+    expect(page.locator("#scope")).to_have_text(SITES["xa-muong-phang"])
+    assert [r.get_attribute("data-centre") for r in page.locator("#centres tbody tr").all()] == ["xa-muong-phang"]
+    page.goto(f"{world['base']}/dashboard/xa-ban-lien")  # another centre: refused, in Vietnamese
+    expect(page.locator("#login-error")).to_contain_text("không có quyền xem báo cáo")
+    assert page.evaluate("window.__violations") == [] and problems == []
+    context.close()
+
+
+def test_events_the_province_cannot_replay_are_counted_not_guessed(world):
+    """A change to a dossier opened before the journal began, and an opening event journalled by an
+    older motcua (no legal days): taken (the chain is fine), left out of the figures, counted."""
+    from server.storage.journal import GENESIS, canonical, event_hash
+
+    base, province = world["base"], world["province"]
+    key = province.register("xa-cu")
+    bodies = [{"code": "CU-1", "procedure": "1.004873", "channel": "direct", "from": "processing",
+               "to": "resolved", "actor": "canbo1", "due_date": "2026-11-03"},
+              {"code": "CU-2", "procedure": "1.004873", "channel": "direct", "from": None, "to": "received",
+               "actor": "canbo1", "due_date": "2026-11-05"}]
+    bodies.append({"ticket": 7, "day": "2026-11-02", "rating": "not_satisfied", "dossier": None,
+                   "official": "canbo1", "service": "hotich", "actor": "display-1"})  # a rating: counted
+    events, prev = [], GENESIS
+    for seq, body in enumerate(bodies, 1):
+        text, at, event_id = canonical(body), "2026-11-02T02:00:00.000+00:00", f"xa-cu-{seq}-{uuid.uuid4().hex[:8]}"
+        kind = "rating" if "rating" in body else "dossier"
+        h = event_hash("xa-cu", seq, event_id, kind, at, prev, text)
+        events.append({"seq": seq, "event_id": event_id, "kind": kind, "at": at, "body": text,
+                       "prev_hash": prev, "hash": h})
+        prev = h
+    r = post_batch(base, "xa-cu", key, events)
+    assert r.status_code == 200 and r.json()["added"] == 3, r.text
+    body = get(base, "/api/v1/province/report", "tinh", **{"from": "2026-11-01", "to": "2026-11-30"}).json()
+    cu = next(c for c in body["centres"] if c["key"] == "xa-cu")
+    assert cu["sync"]["unprojected"] == 2 and cu["sync"]["held_seq"] == 3
+    assert all(v in (0, None) for v in cu["figures"].values())
+    from sqlalchemy import select
+
+    from server.storage.tables import ticket_ratings
+
+    with province.engine.connect() as conn:
+        rated = conn.execute(select(ticket_ratings).where(ticket_ratings.c.site == "xa-cu")).all()
+    assert [(r.rating, r.day.isoformat(), r.official, r.ticket_id < 0) for r in rated] == [
+        ("not_satisfied", "2026-11-02", "canbo1", True)]
