@@ -109,7 +109,8 @@ def play(store: DossierStore, site: str, history: list[tuple], until: datetime) 
             if step[0] == "intake":
                 _, channel, procedure, official = step
                 codes[i] = store.create(site=site, procedure_code=procedure, applicant_name=f"Người {i}",
-                                        channel=channel, actor=official, now=moment)["code"]
+                                        channel=channel, actor=official, now=moment,
+                                        components_digitised=(i % 2 == 0) if channel != "online" else None)["code"]
             elif step[0] == "apology":
                 view = store.get(codes[i], now=moment)
                 if not view["apology_due"]:
