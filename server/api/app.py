@@ -28,13 +28,14 @@ from server.notify.channels import build_notifier
 from server.notify.sender import NoticeSender
 from server.storage.dossier_store import DossierStore
 from server.storage.notice_store import NoticeStore
+from server.storage.remote_store import RemoteStore
 from server.storage.tracking import TrackingStore
 from server.sync.province import ProvinceStore
 from server.sync.sender import UpSync
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_forms, routes_ratings, routes_reports, routes_track
-from . import routes_notify, routes_privacy, routes_province
+from . import routes_notify, routes_privacy, routes_province, routes_remote
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
 
@@ -70,6 +71,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.notices = NoticeStore(db, default_ahead=settings.notify_ahead, enabled=notifier is not None)
         app.state.notices.erase_stale()  # phones of tickets that ended while the server was down
         app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers, app.state.notices)
+        app.state.remote = RemoteStore(app.state.queue, app.state.notices, settings.secret_key.encode())
+        app.state.remote_phones = routes_remote.TypedPhone()
+        app.state.remote_limiter = RateLimiter(settings.remote_joins_per_minute)
         app.state.notice_sender = None
         if notifier is not None:
             app.state.queue.notify_ahead = settings.notify_ahead
@@ -128,6 +132,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     except ValueError as err:
         raise ConfigError(f"MOTCUA_TRUSTED_PROXIES: {err}") from None
+    try:
+        app.state.lan_networks = parse_networks(settings.lan_networks)
+    except ValueError as err:
+        raise ConfigError(f"MOTCUA_LAN_NETWORKS: {err}") from None
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     routes_health.install_database_errors(app)
@@ -138,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_forms.router)
     app.include_router(routes_queue.router)
     app.include_router(routes_notify.router)
+    app.include_router(routes_remote.router)  # before routes_track: /api/v1/track/{token}/check-in
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)

@@ -153,6 +153,8 @@ class QueueReads:
             "token": token,
             "track_url": f"{self.public_url}/t/{token}",
         }
+        if ticket.remote:
+            view["remote"] = {"checked_in": ticket.checked_in_at is not None}
         return view
 
     # ---- reads ----------------------------------------------------------------------------

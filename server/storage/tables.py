@@ -155,12 +155,17 @@ tickets = Table(
     Column("citizen_hash", String(64)),
     Column("citizen_name", String(120)),
     Column("source", String(40)),
+    # remote tickets (revision 0015): taken from a phone, called only once checked in
+    Column("remote", Boolean, nullable=False, default=False),
+    Column("checked_in_at", UTCDateTime),
+    Column("phone_key", String(64)),  # keyed hash of the phone that took a remote ticket: its daily limit
     UniqueConstraint("site", "idempotency_key", name="uq_tickets_site_idempotency_key"),
     UniqueConstraint("site", "day", "prefix", "number", name="uq_tickets_site_day_number"),
     # counts and call order read only this index: waiting/serving counts, people ahead
     Index("ix_tickets_queue", "site", "day", "service", "status", "priority", "issued_at"),
     Index("ix_tickets_called", "site", "day", "service", "called_at"),
     Index("ix_tickets_finished", "site", "day", "service", "finished_at"),
+    Index("ix_tickets_remote", "site", "day", "remote", "phone_key"),
 )
 
 ticket_events = Table(
