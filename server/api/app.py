@@ -28,6 +28,7 @@ from server.notify.channels import build_notifier
 from server.notify.sender import NoticeSender
 from server.storage.dossier_store import DossierStore
 from server.storage.notice_store import NoticeStore
+from server.storage.phone_verify_store import PhoneVerifyStore
 from server.storage.remote_store import RemoteStore
 from server.storage.tracking import TrackingStore
 from server.sync.province import ProvinceStore
@@ -35,7 +36,7 @@ from server.sync.sender import UpSync
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_forms, routes_ratings, routes_reports, routes_track
-from . import routes_notify, routes_privacy, routes_province, routes_remote
+from . import routes_notify, routes_phone, routes_privacy, routes_province, routes_remote
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
 
@@ -80,6 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.notice_sender = NoticeSender(
                 app.state.notices, notifier, public_url=settings.public_url,
                 per_minute=settings.notify_per_minute).start()
+        app.state.phone_verify = PhoneVerifyStore(db, settings.secret_key.encode(), notifier, site=settings.site)
+        if app.state.notice_sender is not None:
+            app.state.notice_sender.chores.append(app.state.phone_verify.sweep)
         app.state.id_hashes = privacy.IdHashVerifier(
             (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode())
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)
@@ -146,6 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_forms.router)
     app.include_router(routes_queue.router)
     app.include_router(routes_notify.router)
+    app.include_router(routes_phone.router)
     app.include_router(routes_remote.router)  # before routes_track: /api/v1/track/{token}/check-in
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)

@@ -470,3 +470,27 @@ notices = Table(
     UniqueConstraint("ticket_id", "kind", name="uq_notices_ticket_kind"),
     Index("ix_notices_due", "status", "next_try_at", "id"),
 )
+
+# Phone verification (server/domain/phone_verify.py): one row per code sent. The code and the proof
+# are kept only as HMACs; the number itself (needed to send, then to stand behind the proof) is
+# blanked once the proof has expired, and the row deleted after the hour the send limits look at.
+phone_codes = Table(
+    "phone_codes",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the verification id the page holds (random)
+    Column("purpose", String(10), nullable=False),  # booking | remote
+    Column("phone", String(16)),  # +84…; NULL once no longer needed
+    Column("phone_key", String(64), nullable=False),  # HMAC of the number: the per-phone limits
+    Column("address_key", String(64), nullable=False),  # HMAC of the client address: per-address limit
+    Column("code_hash", String(64), nullable=False),
+    # pending → confirmed (proof issued); locked (too many guesses); failed (the SMS did not go out)
+    Column("status", String(10), nullable=False),
+    Column("guesses", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("proof_hash", String(64), unique=True),
+    Column("proof_expires_at", UTCDateTime),
+    Index("ix_phone_codes_phone_key", "phone_key", "created_at"),
+    Index("ix_phone_codes_address_key", "address_key", "created_at"),
+    Index("ix_phone_codes_created_at", "created_at"),
+)
