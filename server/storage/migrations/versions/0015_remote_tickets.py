@@ -1,13 +1,13 @@
 """remote tickets: taken from a phone, set aside when their turn comes before they check in
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
