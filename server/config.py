@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     """Comma-separated address ranges of the centre's own Wi-Fi/LAN (e.g. ``192.168.1.0/24``): a
     remote ticket's "Tôi đã đến" button is accepted only from them. Default: none (check in by
     scanning the page's QR at the kiosk). Behind a reverse proxy, set ``trusted_proxies`` too."""
+    remote_verify_phone: bool = True
+    """A remote ticket needs a phone verified by a one-time SMS code (``/api/v1/phone/verify``);
+    without an SMS channel remote joining is then refused. ``false``: the typed number is taken as
+    is (a demo, or a centre without a modem that accepts a weaker per-phone limit)."""
     remote_joins_per_minute: int = Field(default=30, ge=1, le=100_000)
     """Remote joins one client address may send per minute (phones behind a carrier's NAT share one)."""
     # -- who may log in how often, and whose X-Forwarded-For is believed (server/login_guard.py)

@@ -73,7 +73,6 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.notices.erase_stale()  # phones of tickets that ended while the server was down
         app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers, app.state.notices)
         app.state.remote = RemoteStore(app.state.queue, app.state.notices, settings.secret_key.encode())
-        app.state.remote_phones = routes_remote.TypedPhone()
         app.state.remote_limiter = RateLimiter(settings.remote_joins_per_minute)
         app.state.notice_sender = None
         if notifier is not None:
@@ -82,6 +81,8 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.notices, notifier, public_url=settings.public_url,
                 per_minute=settings.notify_per_minute).start()
         app.state.phone_verify = PhoneVerifyStore(db, settings.secret_key.encode(), notifier, site=settings.site)
+        app.state.remote_phones = (routes_remote.VerifiedPhone(app.state.phone_verify) if settings.remote_verify_phone
+                                   else routes_remote.TypedPhone())
         if app.state.notice_sender is not None:
             app.state.notice_sender.chores.append(app.state.phone_verify.sweep)
         app.state.id_hashes = privacy.IdHashVerifier(

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from server.domain.errors import NotFound
 from server.domain.notices import normalize_phone
+from server.domain.phone_verify import SmsUnavailable
 from server.storage.tracking import TOKEN_SHAPE
 
 from .deps import Issuer, check_site, run_db
@@ -41,8 +42,11 @@ OFF_LAN = ("Chỉ xác nhận được khi điện thoại của bạn đang k�
 
 class RemoteJoin(Strict):
     service: str = Id
-    phone: str = Field(max_length=40, pattern=NO_NUL, description="a Vietnamese mobile number, e.g. 0912 345 678")
     idempotency_key: str = Field(min_length=8, max_length=100, pattern=NO_NUL)
+    proof: str | None = Field(default=None, max_length=100, pattern=NO_NUL,
+                              description="from POST /api/v1/phone/verify/confirm (purpose remote)")
+    phone: str | None = Field(default=None, max_length=40, pattern=NO_NUL,
+                              description="only where the centre takes unverified numbers (MOTCUA_REMOTE_VERIFY_PHONE=false)")
 
 
 class KioskCheckIn(Strict):
@@ -58,8 +62,26 @@ class PhoneCheck(Protocol):
 class TypedPhone:
     """No verification: the number as typed, if it is a Vietnamese mobile (422 otherwise)."""
 
+    verify = False
+
     def phone_for(self, body: RemoteJoin, client: str) -> str:
-        return normalize_phone(body.phone)
+        return normalize_phone(body.phone or "")
+
+
+class VerifiedPhone:
+    """The number a one-time SMS code proved (``server.storage.phone_verify_store``), purpose remote."""
+
+    verify = True
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def phone_for(self, body: RemoteJoin, client: str) -> str:
+        if self.store.notifier is None:
+            raise SmsUnavailable("Trung tâm chưa bật nhắn tin nên chưa thể xác nhận số điện thoại để lấy số từ xa. "
+                                 "Vui lòng đến trung tâm lấy số tại ki-ốt. / This centre cannot verify phones (no "
+                                 "SMS), so it takes no remote tickets.")
+        return self.store.phone_for_proof(body.proof, "remote")
 
 
 def _join_limited(request: Request):
@@ -76,6 +98,7 @@ async def join_page(site: SitePath, request: Request, lang: str = "vi"):
     lang = "en" if lang == "en" else "vi"
     try:
         menu = await run_db(request.app.state.db, request.app.state.remote.menu, site)
+        menu["verify"] = request.app.state.remote_phones.verify
     except NotFound:
         return templates.TemplateResponse(request, "track_message.html", {"lang": lang, "reason": "unknown"},
                                           status_code=404)
@@ -85,7 +108,8 @@ async def join_page(site: SitePath, request: Request, lang: str = "vi"):
 
 @router.get("/api/v1/sites/{site}/remote")
 async def remote_menu(site: SitePath, request: Request):
-    return await run_db(request.app.state.db, request.app.state.remote.menu, site)
+    menu = await run_db(request.app.state.db, request.app.state.remote.menu, site)
+    return {**menu, "verify": request.app.state.remote_phones.verify}
 
 
 @router.post("/api/v1/sites/{site}/remote-tickets", status_code=201)
@@ -93,7 +117,8 @@ async def join(site: SitePath, body: RemoteJoin, request: Request, response: Res
     limited = _join_limited(request)
     if limited is not None:
         return limited
-    phone = request.app.state.remote_phones.phone_for(body, client_address(request))
+    phones = request.app.state.remote_phones
+    phone = await run_db(request.app.state.db, phones.phone_for, body, client_address(request))
     view, created = await run_db(request.app.state.db, request.app.state.remote.join, site, body.service, phone,
                                  body.idempotency_key)
     if not created:
