@@ -108,3 +108,14 @@ class KioskClient:
             refused = self._refused(response)
             raise TrackUnavailable("no tracking for this token", code=refused.code, status=404)
         raise self._refused(response)
+
+    def check_in(self, token: str) -> dict[str, Any]:
+        """A scanned ticket QR: the server checks a remote ticket in (a walk-in one is left as it is).
+        → ``{number, status, remote, checked_in, changed, back_in_line}``."""
+        response = self._request("POST", f"/api/v1/sites/{self.site}/check-in", json={"token": token})
+        if response.status_code == 200:
+            return response.json()
+        if response.status_code in (404, 405):  # no such ticket, or a server without remote tickets
+            refused = self._refused(response)
+            raise TrackUnavailable("no check-in for this token", code=refused.code, status=response.status_code)
+        raise self._refused(response)

@@ -244,8 +244,17 @@ class KioskController:
                 self.run(lambda: self._lookup(token), self._tracked)
 
     def _lookup(self, token: str) -> tuple[dict[str, Any] | None, str | None]:
+        """A scanned ticket QR: check a remote ticket in (the only way a phone's ticket gets called
+        without the centre's Wi-Fi), then show the ticket's state."""
+        arrived = None
         try:
-            return self.client.track(token), None
+            checked = self.client.check_in(token)
+            if checked.get("remote") and checked.get("checked_in"):
+                arrived = "track.back_in_line" if checked.get("back_in_line") else "track.checked_in"
+        except ServerError as err:  # not a ticket of this site, or an older server: just show it
+            log.info("check-in not done: %s", err)
+        try:
+            return self.client.track(token), arrived
         except TrackUnavailable as err:
             if err.code not in ("server.refused",):  # a real "no such ticket" from the server
                 return None, "track.not_found"

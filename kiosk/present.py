@@ -152,7 +152,7 @@ def present(vm: KioskController, state: KioskState | None = None) -> Screen:
 
 
 _STATUS = {f"status.{s}" for s in ("waiting", "called", "serving", "done", "no_show", "parked",
-                                   "transferred", "cancelled")}
+                                   "transferred", "cancelled", "set_aside")}
 
 
 def _focus_key(control: tuple | None) -> str:
