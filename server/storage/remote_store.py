@@ -17,7 +17,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.domain import queue as q
@@ -28,9 +28,22 @@ from .notice_store import NoticeStore
 from .queue_claims import Retry, run_claim
 from .queue_rows import _BY_KEY, _ticket_from_row, utcnow
 from .queue_store import QueueStore
+from .site_settings import notify_ahead
 from .tables import services, site_sequences, sites, ticket_phones, tickets
 
 LOCK_NAME = "remote"
+_T = tickets.c
+# built once with bind parameters (building a statement per join cost more than running it)
+_BUMP_LOCK = update(site_sequences).where(
+    site_sequences.c.site == bindparam("p_site"), site_sequences.c.name == LOCK_NAME).values(
+    value=site_sequences.c.value + 1)
+_SERVICE_COUNTS = select(func.count(), func.sum(case((_T.remote, 1), else_=0))).where(
+    _T.site == bindparam("p_site"), _T.day == bindparam("p_day"), _T.service == bindparam("p_service"),
+    _T.status != q.TicketStatus.CANCELLED.value)
+"""Today's tickets of the service that hold a place (cancelled ones do not), and how many are remote."""
+_PHONE_COUNT = select(func.count()).select_from(tickets).where(
+    _T.site == bindparam("p_site"), _T.day == bindparam("p_day"), _T.remote, _T.phone_key == bindparam("p_key"))
+"""Remote tickets this phone took today at the site, whatever became of them."""
 
 
 def phone_key(secret: bytes, phone: str) -> str:
@@ -94,7 +107,8 @@ class RemoteStore:
             info = self.queue.site(conn, site)
             self.queue._service(conn, site, service_id)  # 404 for an unknown service
             self._lock(conn, site)
-            rules = r.parse_rules(conn.execute(select(sites.c.settings).where(sites.c.id == site)).scalar())
+            settings = conn.execute(select(sites.c.settings).where(sites.c.id == site)).scalar()
+            rules = r.parse_rules(settings)
             day = q.local_day(now, info.tz)
             r.check_join(rules, service_id, self._counts(conn, site, service_id, day, pkey))
             view = self.queue._insert_issued(conn, site, service_id, key, None, None, None, "remote", now,
@@ -102,29 +116,24 @@ class RemoteStore:
             if self.queue.notify_ahead is not None:  # SMS on: the number is needed for "turn is near"
                 conn.execute(insert(ticket_phones).values(ticket_id=view["id"], site=site, day=day, phone=phone,
                                                           added_at=now))
-            self.queue._queue_moved(conn, site, day, now)
+                # A ticket joining the end of the line moves nobody else; it is near at once only if
+                # few are before it. Otherwise the next call decides (every call re-reads the line).
+                if view["ahead"] <= notify_ahead(settings, self.queue.notify_ahead):
+                    self.queue._queue_moved(conn, site, day, now)
             return view, True
 
     def _lock(self, conn: Connection, site: str) -> None:
         """Serialise remote joins at one site (a row lock held until commit)."""
-        bumped = conn.execute(update(site_sequences).where(
-            site_sequences.c.site == site, site_sequences.c.name == LOCK_NAME).values(
-            value=site_sequences.c.value + 1)).rowcount
-        if bumped == 0:
+        if conn.execute(_BUMP_LOCK, {"p_site": site}).rowcount == 0:
             conn.execute(insert(site_sequences).values(site=site, name=LOCK_NAME, value=1))
 
     @staticmethod
     def _counts(conn: Connection, site: str, service_id: str, day, pkey: str | None) -> r.DayCounts:
-        t = tickets.c
-        live = t.status != q.TicketStatus.CANCELLED.value
-        in_service = [t.site == site, t.day == day, t.service == service_id, live]
-        total = conn.execute(select(func.count()).select_from(tickets).where(*in_service)).scalar_one()
-        remote = conn.execute(select(func.count()).select_from(tickets).where(*in_service, t.remote)).scalar_one()
+        total, remote = conn.execute(_SERVICE_COUNTS, {"p_site": site, "p_day": day, "p_service": service_id}).one()
         by_phone = 0
         if pkey is not None:
-            by_phone = conn.execute(select(func.count()).select_from(tickets).where(
-                t.site == site, t.day == day, t.remote, t.phone_key == pkey)).scalar_one()
-        return r.DayCounts(total, remote, by_phone)
+            by_phone = conn.execute(_PHONE_COUNT, {"p_site": site, "p_day": day, "p_key": pkey}).scalar_one()
+        return r.DayCounts(total, int(remote or 0), by_phone)
 
     # ---- checking in ----------------------------------------------------------------------
     def check_in(self, token: str, via: str, *, site: str | None = None, now: datetime | None = None
