@@ -113,3 +113,14 @@ def test_bad_settings_name_the_key(remote, message):
     with pytest.raises(r.RemoteSettingsError, match=message):
         r.parse_rules({"remote": remote})
     assert r.parse_rules({}) is None
+
+
+def test_site_load_refuses_a_bad_remote_table_naming_the_key(tmp_path):
+    from server.storage.catalog import SiteFileError, demo_site_file, parse_site_file
+
+    text = demo_site_file().read_text(encoding="utf-8").replace("walk_in_share = 70", "walk_in_share = 170")
+    path = tmp_path / "site.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SiteFileError, match=r"\[site.settings\] settings.remote.services.hotich.walk_in_share must be"):
+        parse_site_file(path)
+    assert parse_site_file(demo_site_file())["site"]["settings"]["remote"]["services"]["hotich"]["capacity"] == 60
