@@ -121,7 +121,7 @@ class NoticeStore:
         phone = n.normalize_phone(phone_text)
         with self.db.write() as conn:
             row = self._ticket_for_token(conn, token, now)
-            if row.status not in ("waiting", "parked"):
+            if row.status not in ("waiting", "parked", "set_aside"):
                 raise InvalidTransition("Số của bạn đã được gọi hoặc đã xong; không cần nhắn tin nữa. / "
                                         "Your number was already called or is over.", code="ticket_not_waiting")
             ahead_n = notify_ahead(conn.execute(select(sites.c.settings).where(sites.c.id == row.site)).scalar(),

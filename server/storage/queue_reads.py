@@ -206,7 +206,8 @@ class QueueReads:
             day = self.today(conn, site, now)
             t = tickets.c
             rows = conn.execute(
-                select(t.id, t.prefix, t.number, t.service, t.priority, t.issued_at, t.status, t.target_counter)
+                select(t.id, t.prefix, t.number, t.service, t.priority, t.issued_at, t.status, t.target_counter,
+                       t.remote, t.checked_in_at)
                 .where(t.site == site, t.day == day, t.status.in_(("waiting", "parked")))
                 .order_by(t.issued_at, t.id)
             ).all()
@@ -214,4 +215,6 @@ class QueueReads:
                 "id": r.id, "number": q.format_number(r.prefix, r.number), "service": r.service,
                 "priority": r.priority, "status": r.status, "target_counter": r.target_counter,
                 "waited_s": int((now - r.issued_at).total_seconds()),
+                # a remote ticket not checked in yet: "call next" sets it aside when its turn comes
+                "remote": bool(r.remote), "checked_in": r.checked_in_at is not None if r.remote else None,
             } for r in rows]
