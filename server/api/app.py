@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.notices.erase_stale()  # phones of tickets that ended while the server was down
         app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers, app.state.notices)
         app.state.remote = RemoteStore(app.state.queue, app.state.notices, settings.secret_key.encode())
+        app.state.remote.forget_phone_keys()  # hashes of phones from earlier days
         app.state.remote_limiter = RateLimiter(settings.remote_joins_per_minute)
         app.state.notice_sender = None
         if notifier is not None:
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
                                    else routes_remote.TypedPhone())
         if app.state.notice_sender is not None:
             app.state.notice_sender.chores.append(app.state.phone_verify.sweep)
+            app.state.notice_sender.chores.append(app.state.remote.forget_phone_keys)
         app.state.id_hashes = privacy.IdHashVerifier(
             (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode())
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)

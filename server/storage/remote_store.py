@@ -16,6 +16,7 @@ import hashlib
 import hmac
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -134,6 +135,18 @@ class RemoteStore:
         if pkey is not None:
             by_phone = conn.execute(_PHONE_COUNT, {"p_site": site, "p_day": day, "p_key": pkey}).scalar_one()
         return r.DayCounts(total, int(remote or 0), by_phone)
+
+    def forget_phone_keys(self, now: datetime | None = None) -> int:
+        """The daily limit needs a phone's hash for its day only: blank it on earlier days' tickets."""
+        now = now or utcnow()
+        cleared = 0
+        with self.db.write() as conn:
+            for site, tz in conn.execute(select(sites.c.id, sites.c.timezone)).all():
+                today = q.local_day(now, ZoneInfo(tz))
+                cleared += conn.execute(update(tickets).where(
+                    tickets.c.site == site, tickets.c.day < today, tickets.c.phone_key.is_not(None)).values(
+                    phone_key=None)).rowcount
+        return cleared
 
     # ---- checking in ----------------------------------------------------------------------
     def check_in(self, token: str, via: str, *, site: str | None = None, now: datetime | None = None

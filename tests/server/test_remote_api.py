@@ -230,3 +230,16 @@ def test_no_sms_channel_means_no_verified_remote_tickets(tmp_path):
             assert error(r)["message"].startswith("Trung tâm chưa bật nhắn tin")
     finally:
         live.stop()
+
+
+def test_the_phone_hash_is_forgotten_after_its_day(site):
+    from datetime import timedelta
+
+    from server.storage.queue_rows import utcnow
+
+    with site.client() as web:
+        assert join(web).status_code == 201
+    remote = site.app.state.remote
+    assert remote.forget_phone_keys() == 0  # today's is still needed for the daily limit
+    assert remote.forget_phone_keys(utcnow() + timedelta(days=1)) == 1
+    assert [r.phone_key for r in rows(site, select(tickets.c.phone_key))] == [None]
