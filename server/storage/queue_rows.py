@@ -94,6 +94,8 @@ def _ticket_from_row(row: Any) -> q.Ticket:
         transfer_count=row.transfer_count,
         original_service=row.original_service,
         est_wait_s=row.est_wait_s,
+        window_start=getattr(row, "window_start", None),
+        window_end=getattr(row, "window_end", None),
     )
 
 

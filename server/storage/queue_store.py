@@ -59,12 +59,16 @@ class QueueStore(QueueReads):
         citizen_name: str | None = None,
         actor: str | None = None,
         now: datetime | None = None,
+        window: tuple[datetime, datetime] | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Issue a ticket; the same idempotency key returns the first ticket. → (view, created)."""
+        """Issue a ticket; the same idempotency key returns the first ticket. → (view, created).
+
+        ``window``: a booked citizen's slot (start, end): inside it the ticket is called first."""
         for attempt in range(3):
             try:
                 return self._issue_once(
-                    site, service_id, idempotency_key, priority, citizen_hash, citizen_name, actor, now or utcnow()
+                    site, service_id, idempotency_key, priority, citizen_hash, citizen_name, actor, now or utcnow(),
+                    window
                 )
             except IntegrityError:
                 # PostgreSQL: a concurrent request with the same key committed first; read it back.
@@ -72,7 +76,7 @@ class QueueStore(QueueReads):
                     raise
         raise AssertionError("unreachable")
 
-    def _issue_once(self, site, service_id, key, priority, citizen_hash, citizen_name, actor, now):
+    def _issue_once(self, site, service_id, key, priority, citizen_hash, citizen_name, actor, now, window=None):
         with self.db.write() as conn:
             existing = conn.execute(_BY_KEY, {"p_site": site, "p_key": key}).first()
             if existing is not None:
@@ -87,7 +91,8 @@ class QueueStore(QueueReads):
             day = q.local_day(now, info.tz)
             number = self._next_number(conn, site, svc.prefix, day)
             ticket = q.Ticket(id=None, site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
-                              issued_at=now, priority=prio)
+                              issued_at=now, priority=prio, window_start=window[0] if window else None,
+                              window_end=window[1] if window else None)
             # Everyone waiting came before a new ticket; a priority one passes the non-priority ones.
             counts = self._status_counts(conn, site, service_id, day)
             if prio:
@@ -102,7 +107,8 @@ class QueueStore(QueueReads):
                 "issued_at": now, "status": q.TicketStatus.WAITING.value,
                 "priority": prio.value if prio else None, "idempotency_key": key, "token": token,
                 "est_wait_s": ticket.est_wait_s, "citizen_hash": citizen_hash, "citizen_name": citizen_name,
-                "source": actor, **_TICKET_DEFAULTS,
+                "source": actor, "window_start": ticket.window_start, "window_end": ticket.window_end,
+                **_TICKET_DEFAULTS,
             }).scalar_one()
             self._event(conn, ticket, now, "issue", "waiting", None, service_id, actor)
             counts["waiting"] = counts.get("waiting", 0) + 1
@@ -130,7 +136,7 @@ class QueueStore(QueueReads):
             counter, current, settings = self._locked_counter(conn, site, counter_id)
             q.ensure_can_call(counter, current)
             overdue = q.overdue_before(now, max_wait(settings))
-            ticket = pick(conn, counter, self.today(conn, site, now), overdue)
+            ticket = pick(conn, counter, self.today(conn, site, now), overdue, now)
             return self._do_call(conn, counter, ticket, current, actor, now)
 
     def call_chosen(self, site: str, counter_id: str, label_or_id: str, actor: str | None = None, now=None):
