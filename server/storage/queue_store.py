@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from devices.mqtt import Topics
@@ -95,7 +95,13 @@ class QueueStore(QueueReads):
                               window_end=window[1] if window else None)
             # Everyone waiting came before a new ticket; a priority one passes the non-priority ones.
             counts = self._status_counts(conn, site, service_id, day)
-            if prio:
+            if window is not None and window[0] <= now <= window[1]:
+                # a booked citizen inside the slot: only other booked citizens inside theirs come first
+                ahead = conn.execute(select(func.count()).select_from(tickets).where(
+                    tickets.c.site == site, tickets.c.day == day, tickets.c.service == service_id,
+                    tickets.c.status == "waiting", tickets.c.window_start <= now, tickets.c.window_end >= now,
+                )).scalar_one()
+            elif prio:
                 ahead = conn.execute(_PRIORITY_WAITING, {"p_site": site, "p_day": day, "p_service": service_id}).scalar_one()
             else:
                 ahead = counts.get("waiting", 0)

@@ -98,7 +98,9 @@ def test_book_capacity_limit_cancel_check_in_and_order(site):
     checked = kiosk.post("/api/v1/sites/demo/appointments/check-in", json={"token": a["url"]})
     assert checked.status_code == 201, checked.text
     ticket = checked.json()
-    assert ticket["appointment"]["in_window"] is True and ticket["number"] == "A004"
+    assert ticket["appointment"]["in_window"] is True and ticket["number"] == "A004" and ticket["ahead"] == 0
+    walk_in_view = web.get(f"/api/v1/track/{kiosk.post('/api/v1/sites/demo/tickets', json={'service': 'hotich', 'idempotency_key': 'walk-9-xxxx'}).json()['token']}").json()
+    assert walk_in_view["ahead"] == 4  # three earlier walk-ins and the booked citizen
     again = kiosk.post("/api/v1/sites/demo/appointments/check-in", json={"token": a["token"]})
     assert again.status_code == 200 and again.json()["id"] == ticket["id"]  # never a second ticket
     assert web.get(f"/api/v1/appointments/{a['token']}").json()["status"] == "arrived"

@@ -2,6 +2,7 @@
 (function () {
   var cfg = window.MOTCUA_BOOK, en = cfg.lang === "en";
   var chosen = {service: null, day: null, start: null, label: ""}, verification = null, proof = null;
+  var KEY = "motcua.booking." + cfg.site;
   function $(id) { return document.getElementById(id); }
   function showError(message) { var e = $("error"); e.textContent = message; e.hidden = !message; }
   function fail(r) {
@@ -61,16 +62,21 @@
     post("/api/v1/phone/verify/confirm", {verification: verification, code: $("code").value}).then(function (r) {
       if (!r.ok) return fail(r);
       return r.json().then(function (b) {
-        proof = b.proof;
-        $("phone-form").hidden = true;
-        $("code-form").hidden = true;
-        $("verified-phone").textContent = b.phone;
-        $("verified").hidden = false;
-        $("step-book").hidden = !chosen.start;
-        loadMine();
+        // kept for this tab only (30 minutes on the server): come back to book again or cancel
+        try { sessionStorage.setItem(KEY, JSON.stringify({proof: b.proof, phone: b.phone})); } catch (e) { /* private mode */ }
+        verified(b.proof, b.phone);
       });
     });
   });
+  function verified(p, phone) {
+    proof = p;
+    $("phone-form").hidden = true;
+    $("code-form").hidden = true;
+    $("verified-phone").textContent = phone;
+    $("verified").hidden = false;
+    $("step-book").hidden = !chosen.start;
+    loadMine();
+  }
   function loadMine() {
     post("/api/v1/sites/" + encodeURIComponent(cfg.site) + "/appointments/mine", {proof: proof}).then(function (r) {
       if (!r.ok) return;
@@ -89,6 +95,12 @@
       });
     });
   }
+  if ($("phone-form")) {
+    try {
+      var kept = JSON.parse(sessionStorage.getItem(KEY) || "null");
+      if (kept && kept.proof) verified(kept.proof, kept.phone);
+    } catch (e) { /* nothing kept */ }
+  }
   if ($("book")) $("book").addEventListener("click", function () {
     showError("");
     var body = {service: chosen.service, day: chosen.day, start: chosen.start, proof: proof};
@@ -97,7 +109,10 @@
     $("book").disabled = true;
     post("/api/v1/sites/" + encodeURIComponent(cfg.site) + "/appointments", body).then(function (r) {
       $("book").disabled = false;
-      if (!r.ok) return fail(r);
+      if (!r.ok) {
+        if (r.status === 403) { try { sessionStorage.removeItem(KEY); } catch (e) { /* */ } }
+        return fail(r);
+      }
       return r.json().then(function (b) { window.location.href = b.url + (en ? "?lang=en" : ""); });
     }, function () {
       $("book").disabled = false;
