@@ -28,7 +28,7 @@ from server.domain.errors import NotFound
 from server.storage.queue_rows import utcnow
 
 from .deps import Issuer, Manager, check_site, run_db
-from .errors import ApiError
+from .errors import ApiError, error_response
 from .models import Citizen, PathKey
 from .routes_privacy import verified_id_hash
 from .routes_track import _limited, templates
@@ -57,6 +57,16 @@ class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token: str | None = Field(default=None, max_length=200, description="the QR's text: a URL …/a/TOKEN or TOKEN")
     citizen: Citizen | None = None
+
+
+def _limited_booking(request: Request):
+    """The tracking page's per-client limit, with a sentence about booking instead of look-ups."""
+    limited = _limited(request, False)
+    if limited is None:
+        return None
+    return error_response(429, "rate_limited", "Bạn gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút. / "
+                          "Too many requests; try again in a few minutes.",
+                          {"Retry-After": limited.headers.get("retry-after", "60")})
 
 
 def _store(request: Request):
@@ -121,7 +131,7 @@ async def slots(site: SitePath, request: Request):
 
 @router.post("/api/v1/sites/{site}/appointments", status_code=201)
 async def book(site: SitePath, body: BookIn, request: Request):
-    limited = _limited(request, False)
+    limited = _limited_booking(request)
     if limited is not None:
         return limited
     store = _store(request)
@@ -131,7 +141,7 @@ async def book(site: SitePath, body: BookIn, request: Request):
 
 @router.post("/api/v1/sites/{site}/appointments/mine")
 async def mine(site: SitePath, body: ProofIn, request: Request):
-    limited = _limited(request, False)
+    limited = _limited_booking(request)
     if limited is not None:
         return limited
     return _no_store({"appointments": await run_in_threadpool(_store(request).mine, site, body.proof)})
@@ -147,7 +157,7 @@ async def appointment(token: str, request: Request):
 
 @router.post("/api/v1/appointments/{token}/cancel")
 async def cancel(token: str, request: Request):
-    limited = _limited(request, False)
+    limited = _limited_booking(request)
     if limited is not None:
         return limited
     return _no_store(await run_in_threadpool(_store(request).cancel, token))
