@@ -364,12 +364,16 @@ class AppointmentStore:
             reminders = dict(conn.execute(select(appointments.c.reminder, func.count()).where(
                 appointments.c.site == site, appointments.c.day >= first,
                 appointments.c.day <= last).group_by(appointments.c.reminder)).all())
+            names = dict(conn.execute(select(services.c.id, services.c.name_vi).where(services.c.site == site)).all())
         failed = ("failed", "unknown", "dropped")
+        totals = {k: sum(c[k] for c in booked.values()) for k in ("booked", "arrived", "no_show", "cancelled")}
         return {
             "site": site, "from": first.isoformat(), "to": last.isoformat(),
-            "appointments": [{"day": d.isoformat(), "service": s, **{k: v for k, v in c.items() if k != "waiting"},
+            "appointments": [{"day": d.isoformat(), "service": s, "service_name": names.get(s, s),
+                              **{k: v for k, v in c.items() if k != "waiting"},
                               "not_yet": c["waiting"]} for (d, s), c in sorted(booked.items())],
-            "tickets": {**by_kind, "appointment_share": round(by_kind["appointment"] / total, 3) if total else None},
+            "totals": totals,
+            "tickets": {**by_kind, "appointment_pct": round(100 * by_kind["appointment"] / total, 1) if total else None},
             "notices": {"turn_near": {"sent": near.get("sent", 0), "failed": sum(near.get(k, 0) for k in failed),
                                       "pending": sum(near.get(k, 0) for k in ("pending", "sending", "handed"))},
                         "reminders": {"sent": reminders.get("sent", 0),

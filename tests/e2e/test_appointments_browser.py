@@ -154,3 +154,55 @@ def test_book_on_phone_check_in_at_kiosk_called_ahead_of_walk_ins(booking_site, 
         official.post(f"/api/v1/tickets/{called['id']}/start")
     assert order == ["A004"] + [w["number"] for w in walk_ins]
     assert page.evaluate("window.__violations") == []
+
+
+def test_director_sees_booked_arrived_no_show_share_and_notices(booking_site, browser):
+    """Part 5: the report JSON and the dashboard's "Lịch hẹn và tin nhắn" section."""
+    from tests.support.appointments import verify
+
+    site = booking_site
+    expect = playwright_api.expect
+    today = local_now().date()
+    open_days(site, today)
+    manager = site.client("giamdoc")
+    slot = slot_around_now(4)
+    manager.put("/api/v1/sites/demo/appointment-plans/hotich", json={"slots": [slot]})
+    web = site.client()
+    booked = []
+    for phone_text, phone in (("0912 000 001", "+84912000001"), ("0912 000 002", "+84912000002"),
+                              ("0912 000 003", "+84912000003")):
+        proof = verify(site, web, phone_text, phone)
+        r = web.post("/api/v1/sites/demo/appointments", json={
+            "service": "hotich", "day": today.isoformat(), "start": slot["start"], "proof": proof})
+        assert r.status_code == 201, r.text
+        booked.append(r.json()["token"])
+    web.post(f"/api/v1/appointments/{booked[2]}/cancel")
+    with site.client("kiosk") as kiosk:
+        kiosk.post("/api/v1/sites/demo/appointments/check-in", json={"token": booked[0]})
+        for i in range(3):
+            kiosk.post("/api/v1/sites/demo/tickets", json={"service": "hotich", "idempotency_key": f"walk-{i}-dddd"})
+    report = manager.get(f"/api/v1/sites/demo/reports/tickets?from={today}&to={today}").json()["appointments"]
+    assert report["totals"] == {"booked": 3, "arrived": 1, "no_show": 0, "cancelled": 1}
+    assert report["tickets"] == {"appointment": 1, "walk_in": 3, "appointment_pct": 25.0}
+    assert report["notices"] == {"turn_near": {"sent": 0, "failed": 0, "pending": 0},
+                                 "reminders": {"sent": 0, "failed": 0, "pending": 0}}
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{site.base_url}/dashboard/demo")
+    page.locator("input[name=username]").fill("giamdoc")
+    page.locator("input[name=password]").fill("motcua-test")
+    page.get_by_role("button", name="Xem báo cáo").click()
+    page.get_by_role("button", name="Hôm nay", exact=True).click()
+    expect(page.locator("#ap-booked")).to_have_text("3")
+    expect(page.locator("#ap-arrived")).to_have_text("1")
+    expect(page.locator("#ap-cancelled")).to_have_text("1")
+    expect(page.locator("#ap-share")).to_have_text("25%")
+    expect(page.locator("#ap-kinds")).to_have_text("có hẹn 1 · không hẹn 3")
+    expect(page.locator("#ap-by-day tbody tr")).to_have_count(1)
+    expect(page.locator("#ap-by-day tbody td").nth(1)).to_have_text("Hộ tịch")
+    page.locator("#appointments").screenshot(path=str(ARTIFACTS / "03-dashboard-appointments.png"))
+    assert page.evaluate("window.__violations") == []
+    context.close()

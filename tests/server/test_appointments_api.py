@@ -145,7 +145,8 @@ def test_reminder_the_day_before_sent_once_and_figures(site):
 
     store.close_days(now=datetime.combine(day + timedelta(days=1), time(8, 0), TZ))
     figures = manager.get(f"/api/v1/sites/demo/appointments/figures?from={day}&to={day}").json()
-    assert figures["appointments"] == [{"day": day.isoformat(), "service": "chungthuc", "booked": 1,
+    assert figures["appointments"] == [{"day": day.isoformat(), "service": "chungthuc",
+                                        "service_name": "Chứng thực", "booked": 1,
                                         "arrived": 0, "no_show": 1, "cancelled": 0, "not_yet": 0}]
     assert figures["notices"]["reminders"] == {"sent": 1, "failed": 0, "pending": 0}
     assert web.get(f"/api/v1/appointments/{r.json()['token']}").json()["phone"] is None  # erased
