@@ -28,6 +28,7 @@ from server.notify.channels import build_notifier
 from server.notify.sender import NoticeSender
 from server.storage.dossier_store import DossierStore
 from server.storage.notice_store import NoticeStore
+from server.storage.appointment_store import AppointmentStore
 from server.storage.phone_verify_store import PhoneVerifyStore
 from server.storage.remote_store import RemoteStore
 from server.storage.tracking import TrackingStore
@@ -36,7 +37,7 @@ from server.sync.sender import UpSync
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_forms, routes_ratings, routes_reports, routes_track
-from . import routes_notify, routes_phone, routes_privacy, routes_province, routes_remote
+from . import routes_appointments, routes_notify, routes_phone, routes_privacy, routes_province, routes_remote
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
 
@@ -82,13 +83,17 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.notices, notifier, public_url=settings.public_url,
                 per_minute=settings.notify_per_minute).start()
         app.state.phone_verify = PhoneVerifyStore(db, settings.secret_key.encode(), notifier, site=settings.site)
+        id_key = (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode()
+        app.state.appointments = AppointmentStore(
+            db, app.state.queue, app.state.dossiers, secret=settings.secret_key.encode(), id_key=id_key,
+            public_url=settings.public_url, notifier=notifier)
+        app.state.appointments.close_days()  # days that ended while the server was down
+        if app.state.notice_sender is not None:
+            app.state.notice_sender.chores += [app.state.phone_verify.sweep, app.state.appointments.chores,
+                                               app.state.remote.forget_phone_keys]
+        app.state.id_hashes = privacy.IdHashVerifier(id_key)
         app.state.remote_phones = (routes_remote.VerifiedPhone(app.state.phone_verify) if settings.remote_verify_phone
                                    else routes_remote.TypedPhone())
-        if app.state.notice_sender is not None:
-            app.state.notice_sender.chores.append(app.state.phone_verify.sweep)
-            app.state.notice_sender.chores.append(app.state.remote.forget_phone_keys)
-        app.state.id_hashes = privacy.IdHashVerifier(
-            (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode())
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)
         app.state.notifier = CommitNotifier()
         app.state.notifier.bind(asyncio.get_running_loop())
@@ -155,6 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_notify.router)
     app.include_router(routes_phone.router)
     app.include_router(routes_remote.router)  # before routes_track: /api/v1/track/{token}/check-in
+    app.include_router(routes_appointments.router)
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)

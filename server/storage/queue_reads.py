@@ -93,6 +93,12 @@ class QueueReads:
         else:
             earlier = (t.issued_at < ticket.issued_at) | ((t.issued_at == ticket.issued_at) & (t.id < ticket.id))
         before = (t.priority.is_not(None) & earlier) if ticket.priority else (t.priority.is_not(None) | earlier)
+        now = utcnow()
+        in_window = (t.window_start <= now) & (t.window_end >= now)  # booked citizens inside their slot
+        if q.in_window(ticket, now):
+            before = in_window & earlier
+        else:
+            before = in_window | before
         cond = [t.site == ticket.site, t.day == ticket.day, t.service == ticket.service, t.status == "waiting", before]
         if ticket.id is not None:
             cond.append(t.id != ticket.id)

@@ -95,8 +95,10 @@ def _ticket_from_row(row: Any) -> q.Ticket:
         transfer_count=row.transfer_count,
         original_service=row.original_service,
         est_wait_s=row.est_wait_s,
-        remote=bool(row.remote),
-        checked_in_at=row.checked_in_at,
+        remote=bool(getattr(row, "remote", False)),
+        checked_in_at=getattr(row, "checked_in_at", None),
+        window_start=getattr(row, "window_start", None),
+        window_end=getattr(row, "window_end", None),
     )
 
 

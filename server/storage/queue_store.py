@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from devices.mqtt import Topics
@@ -59,12 +59,16 @@ class QueueStore(QueueReads):
         citizen_name: str | None = None,
         actor: str | None = None,
         now: datetime | None = None,
+        window: tuple[datetime, datetime] | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Issue a ticket; the same idempotency key returns the first ticket. → (view, created)."""
+        """Issue a ticket; the same idempotency key returns the first ticket. → (view, created).
+
+        ``window``: a booked citizen's slot (start, end): inside it the ticket is called first."""
         for attempt in range(3):
             try:
                 return self._issue_once(
-                    site, service_id, idempotency_key, priority, citizen_hash, citizen_name, actor, now or utcnow()
+                    site, service_id, idempotency_key, priority, citizen_hash, citizen_name, actor, now or utcnow(),
+                    window
                 )
             except IntegrityError:
                 # PostgreSQL: a concurrent request with the same key committed first; read it back.
@@ -72,7 +76,7 @@ class QueueStore(QueueReads):
                     raise
         raise AssertionError("unreachable")
 
-    def _issue_once(self, site, service_id, key, priority, citizen_hash, citizen_name, actor, now):
+    def _issue_once(self, site, service_id, key, priority, citizen_hash, citizen_name, actor, now, window=None):
         with self.db.write() as conn:
             existing = conn.execute(_BY_KEY, {"p_site": site, "p_key": key}).first()
             if existing is not None:
@@ -82,22 +86,30 @@ class QueueStore(QueueReads):
                     )
                 return self._view(conn, _ticket_from_row(existing), token=existing.token), False
             return self._insert_issued(conn, site, service_id, key, priority, citizen_hash, citizen_name, actor,
-                                       now), True
+                                       now, window), True
 
     def _insert_issued(self, conn, site, service_id, key, priority, citizen_hash, citizen_name, actor, now,
-                       **extra) -> dict[str, Any]:
-        """Number and insert a waiting ticket in the caller's transaction (the kiosk's, or a remote
-        join's with ``remote=True`` and its ``phone_key``). → its view."""
+                       window=None, **extra) -> dict[str, Any]:
+        """Number and insert a waiting ticket in the caller's transaction (the kiosk's, a booked
+        citizen's with its ``window``, or a remote join's with ``remote=True`` and its ``phone_key``).
+        → its view."""
         info = self.site(conn, site)
         svc = self._service(conn, site, service_id)
         prio = q.Priority(priority) if priority else None
         day = q.local_day(now, info.tz)
         number = self._next_number(conn, site, svc.prefix, day)
         ticket = q.Ticket(id=None, site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
-                          issued_at=now, priority=prio)
+                          issued_at=now, priority=prio, window_start=window[0] if window else None,
+                          window_end=window[1] if window else None, remote=bool(extra.get("remote")))
         # Everyone waiting came before a new ticket; a priority one passes the non-priority ones.
         counts = self._status_counts(conn, site, service_id, day)
-        if prio:
+        if window is not None and window[0] <= now <= window[1]:
+            # a booked citizen inside the slot: only other booked citizens inside theirs come first
+            ahead = conn.execute(select(func.count()).select_from(tickets).where(
+                tickets.c.site == site, tickets.c.day == day, tickets.c.service == service_id,
+                tickets.c.status == "waiting", tickets.c.window_start <= now, tickets.c.window_end >= now,
+            )).scalar_one()
+        elif prio:
             ahead = conn.execute(_PRIORITY_WAITING, {"p_site": site, "p_day": day, "p_service": service_id}).scalar_one()
         else:
             ahead = counts.get("waiting", 0)
@@ -109,9 +121,9 @@ class QueueStore(QueueReads):
             "issued_at": now, "status": q.TicketStatus.WAITING.value,
             "priority": prio.value if prio else None, "idempotency_key": key, "token": token,
             "est_wait_s": ticket.est_wait_s, "citizen_hash": citizen_hash, "citizen_name": citizen_name,
-            "source": actor, **_TICKET_DEFAULTS, **extra,
+            "source": actor, "window_start": ticket.window_start, "window_end": ticket.window_end,
+            **_TICKET_DEFAULTS, **extra,
         }).scalar_one()
-        ticket.remote = bool(extra.get("remote"))
         self._event(conn, ticket, now, "issue", "waiting", None, service_id, actor)
         counts["waiting"] = counts.get("waiting", 0) + 1
         self._emit_queue_state(conn, site, service_id, day, now, speed=speed, counts=counts)
@@ -141,7 +153,7 @@ class QueueStore(QueueReads):
             counter, current, settings = self._locked_counter(conn, site, counter_id)
             q.ensure_can_call(counter, current)
             overdue = q.overdue_before(now, max_wait(settings))
-            ticket, aside = pick_present(conn, counter, self.today(conn, site, now), overdue)
+            ticket, aside = pick_present(conn, counter, self.today(conn, site, now), overdue, now)
             for absent in aside:
                 self._event(conn, absent, now, "set_aside", absent.status, counter.id, absent.service, actor)
             if ticket is None:

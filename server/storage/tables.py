@@ -159,6 +159,9 @@ tickets = Table(
     Column("remote", Boolean, nullable=False, default=False),
     Column("checked_in_at", UTCDateTime),
     Column("phone_key", String(64)),  # keyed hash of the phone that took a remote ticket: its daily limit
+    # an appointment's slot (server/domain/appointments.py): inside it the ticket goes before walk-ins
+    Column("window_start", UTCDateTime),
+    Column("window_end", UTCDateTime),
     UniqueConstraint("site", "idempotency_key", name="uq_tickets_site_idempotency_key"),
     UniqueConstraint("site", "day", "prefix", "number", name="uq_tickets_site_day_number"),
     # counts and call order read only this index: waiting/serving counts, people ahead
@@ -493,4 +496,54 @@ phone_codes = Table(
     Index("ix_phone_codes_phone_key", "phone_key", "created_at"),
     Index("ix_phone_codes_address_key", "address_key", "created_at"),
     Index("ix_phone_codes_created_at", "created_at"),
+)
+
+# Appointments (server/domain/appointments.py, docs/appointments.md).
+appointment_plans = Table(
+    "appointment_plans",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("service", String(40), primary_key=True),
+    Column("plan", Text, nullable=False),  # JSON: slots, days_ahead, per_phone, dates
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(80)),
+)
+
+# How many bookings each slot holds: a conditional UPDATE (booked < capacity) is the capacity check,
+# so two citizens taking the last place at once cannot both get it, on SQLite or PostgreSQL.
+appointment_slot_counts = Table(
+    "appointment_slot_counts",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("service", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("start", String(5), primary_key=True),
+    Column("booked", Integer, nullable=False, default=0),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token", String(64), nullable=False, unique=True),  # random: the QR and the page's address
+    Column("site", String(40), nullable=False),
+    Column("service", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("start", String(5), nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("phone", String(16)),  # +84…; erased when the appointment is over
+    Column("phone_key", String(64), nullable=False),  # HMAC of the number: the per-phone limit
+    Column("citizen_hash", String(64)),  # keyed CCCD hash (as kiosks send), for check-in by card
+    # booked → arrived (ticket issued) | cancelled | no_show (the day ended without check-in)
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime),
+    Column("ticket_id", Integer),
+    # the day-before reminder: pending → handed → sent | unknown | failed | none (booked too late)
+    Column("reminder", String(10), nullable=False),
+    Column("reminder_detail", String(200)),
+    Index("ix_appointments_site_day", "site", "day", "service", "status"),
+    Index("ix_appointments_phone_key", "phone_key", "status"),
+    Index("ix_appointments_reminder", "reminder", "day"),
 )

@@ -153,9 +153,9 @@ def test_i_am_here_off_the_lan_is_refused_in_vietnamese(tmp_path, watched):
 def run_kiosk_scan(live: LiveSite, text: str) -> dict:
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1"}
     env.pop("DISPLAY", None)
-    result_file = ARTIFACTS / "checkin_result.json"
+    result_file = ARTIFACTS / "remote_scan_result.json"
     result_file.unlink(missing_ok=True)
-    proc = subprocess.run([sys.executable, "-m", "tests.kiosk.checkin_driver", live.base_url, live.tokens["kiosk"],
+    proc = subprocess.run([sys.executable, "-m", "tests.kiosk.remote_scan_driver", live.base_url, live.tokens["kiosk"],
                            str(ARTIFACTS), text], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result_file.exists(), proc.stderr[-3000:]
     result = json.loads(result_file.read_text("utf-8"))

@@ -1,9 +1,9 @@
-"""Run the real kiosk window (Kivy, offscreen) and hand it one scanned code, as the reader would.
+"""Run the real kiosk window (Kivy, offscreen) and show it a booked citizen's QR.
 
-``python -m tests.kiosk.checkin_driver SERVER TOKEN OUTDIR TEXT`` starts the kiosk on the home
-screen, feeds TEXT (what the QR reader read, e.g. a remote ticket's page URL) to the kiosk as a
-scan, waits for the track screen, takes a screenshot and writes OUTDIR/checkin_result.json with
-the screen's lines. One process per run (Kivy's Window is a process singleton).
+``python -m tests.kiosk.checkin_driver SERVER TOKEN WIDTH HEIGHT OUTDIR QR_TEXT`` waits for the
+home screen, hands ``QR_TEXT`` to the kiosk as its reader does with a scanned code, waits for the
+ticket screen, screenshots it into OUTDIR/checkin-ticket.png and writes OUTDIR/checkin.json with
+the number and lines shown and the bytes the sim printer got (checkin-printer.bin).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from pathlib import Path
 from tests.kiosk.window_driver import shown_lines
 
 
-def main(server: str, token: str, outdir: str, text: str) -> int:
+def main(server: str, token: str, width: int, height: int, outdir: str, qr_text: str) -> int:
     os.environ.pop("DISPLAY", None)
     os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     from kiosk.kivyconf import configure_kivy
 
-    configure_kivy(1080, 1920)
+    configure_kivy(width, height)
     from kivy.clock import Clock
     from kivy.core.window import Window
 
@@ -38,16 +38,21 @@ def main(server: str, token: str, outdir: str, text: str) -> int:
     def view(name):
         return app.sm.get_screen(name).children[0]
 
+    def shot(name):
+        path = out / f"{name}.png"
+        path.unlink(missing_ok=True)
+        Path(Window.screenshot(name=str(out / f".shot-{name}.png"))).replace(path)
+
     def steps():
         yield (lambda: app.sm.current == "home" and view("home").ids.tiles.children), 0.3
-        vm.scan_text(text)  # what the reader hands over for a QR code
-        yield (lambda: app.sm.current == "track" and vm.state.track is not None), 0.5
-        written = Window.screenshot(name=str(out / ".shot-checkin.png"))
-        Path(written).replace(out / "checkin_track.png")
-        result["screen"] = app.sm.current
-        result["notice"] = vm.state.notice
-        result["lines"] = shown_lines(view("track"))
-        result["track"] = vm.state.track
+        vm.scan_text(qr_text)  # what the reader hands over for a scanned QR
+        yield (lambda: app.sm.current == "ticket" and app.qr is not None), 0.5
+        shot("checkin-ticket")
+        result["shown_number"] = view("ticket").ids.number.text
+        result["shown"] = shown_lines(view("ticket"))
+        result["ticket"] = vm.state.ticket
+        result["print_problem"] = vm.state.print_problem
+        (out / "checkin-printer.bin").write_bytes(vm.printer.backend.output)
 
     plan = steps()
     state = {"cond": (lambda: True), "delay": 0.0, "waited": 0.0}
@@ -56,7 +61,8 @@ def main(server: str, token: str, outdir: str, text: str) -> int:
         try:
             state["waited"] += dt
             if state["waited"] > 30:
-                raise TimeoutError("the kiosk did not reach the expected screen")
+                raise TimeoutError(f"the kiosk did not reach the expected screen (at {app.sm.current}, "
+                                   f"notice {vm.state.notice})")
             if not state["cond"]():
                 return
             if state["delay"] > 0:
@@ -76,10 +82,11 @@ def main(server: str, token: str, outdir: str, text: str) -> int:
         app.run()
     except BaseException:
         result["errors"].append(traceback.format_exc())
-    (out / "checkin_result.json").write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
+    (out / "checkin.json").write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
     vm.client.close()
     return 0 if result.get("ok") else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:5]))
+    a = sys.argv[1:]
+    sys.exit(main(a[0], a[1], int(a[2]), int(a[3]), a[4], a[5]))
