@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 import time
 import uuid
 
@@ -145,6 +147,16 @@ def test_absent_remote_ticket_set_aside_next_walk_in_called_then_kiosk_check_in(
     called = official.post("/api/v1/sites/demo/counters/1/call-next")
     assert called.status_code == 200 and called.json()["number"] == "A001"
     official.close()
+    with site.client() as web:
+        absent = join(web, "0912000009").json()  # a second one that never comes
+    with site.client("canbo2") as other:
+        other.post("/api/v1/sites/demo/counters/2/open")
+        assert error(other.post("/api/v1/sites/demo/counters/2/call-next"))["code"] == "queue_empty"
+    assert absent["number"] == "A003"
+    day = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    with site.client("giamdoc") as manager:
+        report = manager.get(f"/api/v1/sites/demo/reports/tickets?from={day}&to={day}").json()
+    assert report["remote"] == {"issued": 2, "checked_in": 1, "set_aside": 1}
 
 
 def test_remote_ticket_checked_in_before_its_turn_keeps_its_place(site):
