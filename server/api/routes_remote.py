@@ -22,7 +22,7 @@ from pydantic import Field
 
 from server.domain.errors import NotFound
 from server.domain.notices import normalize_phone
-from server.domain.phone_verify import SmsUnavailable
+from server.domain.remote import RemoteRefused
 from server.storage.tracking import TOKEN_SHAPE
 
 from .deps import Issuer, check_site, run_db
@@ -77,11 +77,19 @@ class VerifiedPhone:
         self.store = store
 
     def phone_for(self, body: RemoteJoin, client: str) -> str:
-        if self.store.notifier is None:
-            raise SmsUnavailable("Trung tâm chưa bật nhắn tin nên chưa thể xác nhận số điện thoại để lấy số từ xa. "
+        if self.store.notifier is None:  # a setting, not an outage: 409 like any other refusal
+            raise RemoteRefused("Trung tâm chưa bật nhắn tin nên chưa thể xác nhận số điện thoại để lấy số từ xa. "
                                  "Vui lòng đến trung tâm lấy số tại ki-ốt. / This centre cannot verify phones (no "
-                                 "SMS), so it takes no remote tickets.")
+                                 "SMS), so it takes no remote tickets.", code="remote_needs_sms")
         return self.store.phone_for_proof(body.proof, "remote")
+
+
+def _menu_for_phones(request: Request, menu: dict) -> dict:
+    """A centre that needs verified phones but cannot send the code offers no service to join."""
+    phones = request.app.state.remote_phones
+    if phones.verify and phones.store.notifier is None:
+        menu = {**menu, "services": []}
+    return {**menu, "verify": phones.verify}
 
 
 def _join_limited(request: Request):
@@ -97,8 +105,7 @@ def _join_limited(request: Request):
 async def join_page(site: SitePath, request: Request, lang: str = "vi"):
     lang = "en" if lang == "en" else "vi"
     try:
-        menu = await run_db(request.app.state.db, request.app.state.remote.menu, site)
-        menu["verify"] = request.app.state.remote_phones.verify
+        menu = _menu_for_phones(request, await run_db(request.app.state.db, request.app.state.remote.menu, site))
     except NotFound:
         return templates.TemplateResponse(request, "track_message.html", {"lang": lang, "reason": "unknown"},
                                           status_code=404)
@@ -108,8 +115,7 @@ async def join_page(site: SitePath, request: Request, lang: str = "vi"):
 
 @router.get("/api/v1/sites/{site}/remote")
 async def remote_menu(site: SitePath, request: Request):
-    menu = await run_db(request.app.state.db, request.app.state.remote.menu, site)
-    return {**menu, "verify": request.app.state.remote_phones.verify}
+    return _menu_for_phones(request, await run_db(request.app.state.db, request.app.state.remote.menu, site))
 
 
 @router.post("/api/v1/sites/{site}/remote-tickets", status_code=201)

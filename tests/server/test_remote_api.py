@@ -238,7 +238,9 @@ def test_no_sms_channel_means_no_verified_remote_tickets(tmp_path):
         with live.client() as web:
             r = web.post("/api/v1/sites/demo/remote-tickets", json={
                 "service": "hotich", "proof": "x" * 30, "idempotency_key": "r-nosms-1"})
-            assert r.status_code == 503 and error(r)["code"] == "sms_unavailable"
+            assert r.status_code == 409 and error(r)["code"] == "remote_needs_sms"
+            assert web.get("/api/v1/sites/demo/remote").json()["services"] == []
+            assert "Trung tâm hiện không nhận lấy số từ xa" in web.get("/r/demo").text
             assert error(r)["message"].startswith("Trung tâm chưa bật nhắn tin")
     finally:
         live.stop()
