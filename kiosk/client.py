@@ -100,6 +100,13 @@ class KioskClient:
             raise self._refused(response)
         return response.json(), response.status_code == 201
 
+    def check_in(self, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """A booked citizen's QR (``{"token"}``) or card (``{"citizen": {"id_hash"}}``) → (ticket, created)."""
+        response = self._request("POST", f"/api/v1/sites/{self.site}/appointments/check-in", json=body)
+        if response.status_code not in (200, 201):
+            raise self._refused(response)
+        return response.json(), response.status_code == 201
+
     def track(self, token: str) -> dict[str, Any]:
         response = self._request("GET", f"/api/v1/track/{token}")
         if response.status_code == 200:
@@ -107,4 +114,15 @@ class KioskClient:
         if response.status_code == 404:
             refused = self._refused(response)
             raise TrackUnavailable("no tracking for this token", code=refused.code, status=404)
+        raise self._refused(response)
+
+    def check_in_remote(self, token: str) -> dict[str, Any]:
+        """A scanned ticket QR: the server checks a remote ticket in (a walk-in one is left as it is).
+        → ``{number, status, remote, checked_in, changed, back_in_line}``."""
+        response = self._request("POST", f"/api/v1/sites/{self.site}/check-in", json={"token": token})
+        if response.status_code == 200:
+            return response.json()
+        if response.status_code in (404, 405):  # no such ticket, or a server without remote tickets
+            refused = self._refused(response)
+            raise TrackUnavailable("no check-in for this token", code=refused.code, status=response.status_code)
         raise self._refused(response)

@@ -29,6 +29,7 @@ from .text import fold
 log = logging.getLogger(__name__)
 
 TRACK_URL = re.compile(r"/t/([A-Za-z0-9_-]{8,100})/?$")
+APPOINTMENT_URL = re.compile(r"/a/([A-Za-z0-9_-]{8,64})/?$")
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RECENT_TICKETS = 500
 
@@ -64,6 +65,12 @@ class IssueOutcome:
 def track_token(text: str) -> str | None:
     """``https://host/t/TOKEN`` (a ticket's or slip's QR) → ``TOKEN``."""
     match = TRACK_URL.search(text.strip().split("?")[0].split("#")[0])
+    return match.group(1) if match else None
+
+
+def appointment_token(text: str) -> str | None:
+    """``https://host/a/TOKEN`` (an appointment's confirmation QR) → ``TOKEN``."""
+    match = APPOINTMENT_URL.search(text.strip().split("?")[0].split("#")[0])
     return match.group(1) if match else None
 
 
@@ -230,22 +237,41 @@ class KioskController:
         if isinstance(event, CardScanned):
             if screen in ("home", "identify"):
                 card = event.card
-                self._dispatch(st.CardRead(card.name, {"id_hash": card.id_hash(self.id_key),
-                                                       "name_masked": card.masked_name}, now))
+                read = st.CardRead(card.name, {"id_hash": card.id_hash(self.id_key),
+                                               "name_masked": card.masked_name}, now)
+                if screen == "home":  # a booked citizen taps the card: their appointment first
+                    body, lang = {"citizen": {"id_hash": read.citizen["id_hash"]}}, self.state.lang
+                    self.run(lambda: self._check_in_job(body, lang), lambda out: self._checked_in(out, read))
+                else:
+                    self._dispatch(read)
         elif isinstance(event, ScanRejected):
             if screen in ("home", "identify"):
                 self._dispatch(st.Notice(f"cccd.{event.reason}", now))
         elif isinstance(event, TextScanned):
             token = track_token(event.text)
-            if token is None:
+            booked = appointment_token(event.text) if token is None else None
+            if booked is not None:
+                if screen in ("home", "track", "identify", "priority"):
+                    lang = self.state.lang
+                    self.run(lambda: self._check_in_job({"token": booked}, lang), self._checked_in)
+            elif token is None:
                 if screen in ("home", "identify"):
                     self._dispatch(st.Notice("cccd.not_cccd", now))
             elif screen in ("home", "track", "identify", "priority"):
                 self.run(lambda: self._lookup(token), self._tracked)
 
     def _lookup(self, token: str) -> tuple[dict[str, Any] | None, str | None]:
+        """A scanned ticket QR: check a remote ticket in (the only way a phone's ticket gets called
+        without the centre's Wi-Fi), then show the ticket's state."""
+        arrived = None
         try:
-            return self.client.track(token), None
+            checked = self.client.check_in_remote(token)
+            if checked.get("remote") and checked.get("checked_in"):
+                arrived = "track.back_in_line" if checked.get("back_in_line") else "track.checked_in"
+        except ServerError as err:  # not a ticket of this site, or an older server: just show it
+            log.info("check-in not done: %s", err)
+        try:
+            return self.client.track(token), arrived
         except TrackUnavailable as err:
             if err.code not in ("server.refused",):  # a real "no such ticket" from the server
                 return None, "track.not_found"
@@ -314,6 +340,28 @@ class KioskController:
             return err.key
         self._report_printer(None)
         return None
+
+    # ---- appointments: the confirmation QR or the CCCD of a booked citizen --------------------
+    def _check_in_job(self, body: dict[str, Any], lang: str) -> IssueOutcome:
+        try:
+            ticket, _created = self.client.check_in(body)
+        except ServerUnreachable as err:
+            return IssueOutcome(None, 1, error=err.code)
+        except ServerError as err:
+            return IssueOutcome(None, 1, error=err.code)
+        return IssueOutcome(ticket, 1, print_problem=self._print(ticket, lang))
+
+    def _checked_in(self, outcome: IssueOutcome, card: st.CardRead | None = None) -> None:
+        now = self.clock()
+        if outcome.ticket is not None:
+            self._dispatch(st.CheckedIn(now))
+            self._issued(outcome)
+        elif card is not None:  # no appointment for this card: the usual flow, greeted
+            self._dispatch(replace(card, now=now))
+        elif outcome.error and outcome.error.startswith("server.") and outcome.error != "server.refused":
+            self._dispatch(st.Notice("appointment.refused", now))
+        else:
+            self._dispatch(st.Notice(f"appointment.{outcome.error}", now))
 
     def _issued(self, outcome: IssueOutcome) -> None:
         now = self.clock()

@@ -113,7 +113,8 @@ def present(vm: KioskController, state: KioskState | None = None) -> Screen:
                  t("ticket.wait", lang, t=wait_text(ticket.get("est_wait_s"), lang))]
         footer = t("ticket.photo", lang) if s.print_problem else t("ticket.take", lang)
         texts = {**common, "number": ticket.get("number", ""), "service": _name(svc, lang),
-                 "rules": t("ticket.rules", lang), "footer": footer, "done": t("ticket.done", lang),
+                 "rules": (t("ticket.booked", lang, start=ticket["appointment"].get("start", ""))
+                           if ticket.get("appointment") else t("ticket.rules", lang)), "footer": footer, "done": t("ticket.done", lang),
                  "track_url": ticket.get("track_url", "")}
         title = t("ticket.your_number", lang)
         spoken = _said(title, texts["number"], texts["service"], *lines, texts["rules"], notice, footer,
@@ -152,7 +153,7 @@ def present(vm: KioskController, state: KioskState | None = None) -> Screen:
 
 
 _STATUS = {f"status.{s}" for s in ("waiting", "called", "serving", "done", "no_show", "parked",
-                                   "transferred", "cancelled")}
+                                   "transferred", "cancelled", "set_aside")}
 
 
 def _focus_key(control: tuple | None) -> str:

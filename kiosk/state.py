@@ -127,6 +127,13 @@ class TicketIssued:
 
 
 @dataclass(frozen=True)
+class CheckedIn:
+    """A booked citizen's QR or card gave a ticket: whatever the screen, the ticket is shown."""
+
+    now: float
+
+
+@dataclass(frozen=True)
 class Tracked:
     info: dict[str, Any] | None
     notice: str | None
@@ -153,7 +160,7 @@ class Focus:
 
 
 Action = (Tick | SetLanguage | Search | ChooseService | CardRead | Notice | Continue | ChoosePriority
-          | IssueFailed | Retry | TicketIssued | Tracked | GoHome | SetVoice | Focus)
+          | IssueFailed | Retry | TicketIssued | Tracked | GoHome | SetVoice | Focus | CheckedIn)
 
 
 def home(now: float) -> KioskState:
@@ -219,6 +226,8 @@ def _reduce(state: KioskState, action: Action, timeouts: Timeouts) -> KioskState
             return replace(touched, screen="help", attempts=state.attempts + action.attempts)
         case Retry() if state.screen == "help":
             return replace(touched, screen="issuing")
+        case CheckedIn():
+            return replace(home(now), lang=state.lang, voice=state.voice, screen="issuing")
         case TicketIssued() if state.screen == "issuing":
             # The name read from the card leaves the screen with the ticket.
             return replace(touched, screen="ticket", ticket=dict(action.ticket), greeting=None,

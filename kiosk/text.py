@@ -58,6 +58,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "track.unavailable": ("Chưa xem được trạng thái lượt tại đây. Xin mời theo dõi màn hình trong sảnh.",
                           "Your turn's status is not available here. Please watch the hall screen."),
     "track.not_found": ("Không tìm thấy phiếu này.", "This ticket was not found."),
+    "track.checked_in": ("Đã xác nhận có mặt. Xin mời chờ gọi số.", "Checked in. Please wait for your number."),
+    "track.back_in_line": ("Đã xác nhận có mặt. Số của bạn đã vào lại cuối hàng chờ.",
+                           "Checked in. Your number is back at the end of the line."),
     "status.waiting": ("đang chờ", "waiting"),
     "status.called": ("đã đến lượt", "called"),
     "status.serving": ("đang được phục vụ", "being served"),
@@ -66,6 +69,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "status.parked": ("tạm hoãn", "on hold"),
     "status.transferred": ("đã chuyển", "transferred"),
     "status.cancelled": ("đã huỷ", "cancelled"),
+    "status.set_aside": ("đã qua lượt vì chưa xác nhận có mặt", "passed: not checked in"),
     "help.title": ("Vui lòng đến bàn hướng dẫn", "Please go to the reception desk"),
     "help.server": ("Máy chưa lấy được số vì mất kết nối. Cán bộ hướng dẫn sẽ giúp bạn.",
                     "The kiosk cannot get a number right now. The reception staff will help you."),
@@ -85,6 +89,17 @@ TEXT: dict[str, tuple[str, str]] = {
     # devices.cccd reasons → one sentence: the citizen cannot fix a field anyway
     "cccd.unreadable": ("Không đọc được thẻ. Bạn vẫn có thể lấy số bình thường.",
                         "The card could not be read. You can still take a number."),
+    # a booked citizen's QR or card (server/storage/appointment_store.py refusal codes)
+    "appointment.refused": ("Không dùng được lịch hẹn này. Xin mời lấy số như thường.",
+                            "This appointment cannot be used. Please take a number as usual."),
+    "appointment.not_found": ("Không tìm thấy lịch hẹn này. Xin mời lấy số như thường.",
+                              "This appointment was not found. Please take a number as usual."),
+    "appointment.appointment_not_today": ("Lịch hẹn của bạn không phải hôm nay. Xin mời lấy số như thường.",
+                                          "Your appointment is not today. Please take a number as usual."),
+    "appointment.appointment_cancelled": ("Lịch hẹn này đã hủy. Xin mời lấy số như thường.",
+                                          "This appointment was cancelled. Please take a number as usual."),
+    "ticket.booked": ("Bạn có lịch hẹn lúc {start}: trong khung giờ hẹn, bạn được gọi trước.",
+                      "You booked {start}: within your time you are called first."),
     "reader.offline": ("Đầu đọc thẻ đang không hoạt động. Bạn vẫn có thể lấy số.",
                        "The card reader is not working. You can still take a number."),
 }
@@ -96,6 +111,8 @@ def t(key: str, lang: str = "vi", **values: object) -> str:
     if pair is None:
         if key.startswith("cccd."):
             pair = TEXT["cccd.unreadable"]
+        elif key.startswith("appointment."):
+            pair = TEXT["appointment.refused"]
         elif key.startswith(("printer.", "device.")):
             pair = TEXT["printer.error"]
         else:

@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     in its site file overrides it (0 = off at that site)."""
     notify_per_minute: int = Field(default=20, ge=1, le=600)
     """At most this many notices a minute (a dongle sends about 10; operators flag bursts as spam)."""
+    # -- remote tickets (docs/remote.md)
+    lan_networks: str = ""
+    """Comma-separated address ranges of the centre's own Wi-Fi/LAN (e.g. ``192.168.1.0/24``): a
+    remote ticket's "Tôi đã đến" button is accepted only from them. Default: none (check in by
+    scanning the page's QR at the kiosk). Behind a reverse proxy, set ``trusted_proxies`` too."""
+    remote_verify_phone: bool = True
+    """A remote ticket needs a phone verified by a one-time SMS code (``/api/v1/phone/verify``);
+    without an SMS channel remote joining is then refused. ``false``: the typed number is taken as
+    is (a demo, or a centre without a modem that accepts a weaker per-phone limit)."""
+    remote_joins_per_minute: int = Field(default=30, ge=1, le=100_000)
+    """Remote joins one client address may send per minute (phones behind a carrier's NAT share one)."""
     # -- who may log in how often, and whose X-Forwarded-For is believed (server/login_guard.py)
     trusted_proxies: str = ""
     """Comma-separated addresses or networks of reverse proxies whose ``X-Forwarded-For`` is
@@ -118,6 +129,10 @@ class Settings(BaseSettings):
             parse_networks(self.trusted_proxies)
         except ValueError as err:
             raise ConfigError(f"MOTCUA_TRUSTED_PROXIES: {err}") from None
+        try:
+            parse_networks(self.lan_networks)
+        except ValueError as err:
+            raise ConfigError(f"MOTCUA_LAN_NETWORKS: {err}") from None
         if self.connector not in (None, "", "sim"):
             raise ConfigError(f"MOTCUA_CONNECTOR={self.connector!r} is not a known one-stop connector (known: sim)")
         if self.notify_modem or self.notify_zalo:

@@ -29,13 +29,17 @@ from server.notify.channels import build_notifier
 from server.notify.sender import NoticeSender
 from server.storage.dossier_store import DossierStore
 from server.storage.notice_store import NoticeStore
+from server.storage.appointment_store import AppointmentStore
+from server.storage.phone_verify_store import PhoneVerifyStore
+from server.storage.remote_store import RemoteStore
 from server.storage.tracking import TrackingStore
 from server.sync.province import ProvinceStore
 from server.sync.sender import UpSync
 
 from . import errors, routes_auth, routes_queue
 from . import routes_connector, routes_dossiers, routes_forms, routes_ratings, routes_reports, routes_track
-from . import routes_notify, routes_privacy, routes_province, routes_province_view
+from . import routes_appointments, routes_notify, routes_phone, routes_privacy, routes_province, routes_province_view
+from . import routes_remote
 from .live import CommitNotifier, RateLimiter
 from .security import SecurityHeaders
 
@@ -71,14 +75,27 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.notices = NoticeStore(db, default_ahead=settings.notify_ahead, enabled=notifier is not None)
         app.state.notices.erase_stale()  # phones of tickets that ended while the server was down
         app.state.tracking = TrackingStore(app.state.queue, app.state.dossiers, app.state.notices)
+        app.state.remote = RemoteStore(app.state.queue, app.state.notices, settings.secret_key.encode())
+        app.state.remote.forget_phone_keys()  # hashes of phones from earlier days
+        app.state.remote_limiter = RateLimiter(settings.remote_joins_per_minute)
         app.state.notice_sender = None
         if notifier is not None:
             app.state.queue.notify_ahead = settings.notify_ahead
             app.state.notice_sender = NoticeSender(
                 app.state.notices, notifier, public_url=settings.public_url,
                 per_minute=settings.notify_per_minute).start()
-        app.state.id_hashes = privacy.IdHashVerifier(
-            (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode())
+        app.state.phone_verify = PhoneVerifyStore(db, settings.secret_key.encode(), notifier, site=settings.site)
+        id_key = (settings.kiosk_id_key or privacy.derive_id_key(settings.secret_key)).encode()
+        app.state.appointments = AppointmentStore(
+            db, app.state.queue, app.state.dossiers, secret=settings.secret_key.encode(), id_key=id_key,
+            public_url=settings.public_url, notifier=notifier)
+        app.state.appointments.close_days()  # days that ended while the server was down
+        if app.state.notice_sender is not None:
+            app.state.notice_sender.chores += [app.state.phone_verify.sweep, app.state.appointments.chores,
+                                               app.state.remote.forget_phone_keys]
+        app.state.id_hashes = privacy.IdHashVerifier(id_key)
+        app.state.remote_phones = (routes_remote.VerifiedPhone(app.state.phone_verify) if settings.remote_verify_phone
+                                   else routes_remote.TypedPhone())
         app.state.track_limiter = RateLimiter(settings.rate_limit_per_minute)
         app.state.notifier = CommitNotifier()
         app.state.notifier.bind(asyncio.get_running_loop())
@@ -132,6 +149,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     except ValueError as err:
         raise ConfigError(f"MOTCUA_TRUSTED_PROXIES: {err}") from None
+    try:
+        app.state.lan_networks = parse_networks(settings.lan_networks)
+    except ValueError as err:
+        raise ConfigError(f"MOTCUA_LAN_NETWORKS: {err}") from None
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     routes_health.install_database_errors(app)
@@ -142,6 +163,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_forms.router)
     app.include_router(routes_queue.router)
     app.include_router(routes_notify.router)
+    app.include_router(routes_phone.router)
+    app.include_router(routes_remote.router)  # before routes_track: /api/v1/track/{token}/check-in
+    app.include_router(routes_appointments.router)
     app.include_router(routes_track.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_connector.router)

@@ -14,7 +14,8 @@ from server.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_KIND = {"conflict": 409, "not_found": 404, "invalid": 422, "forbidden": 403}
+STATUS_BY_KIND = {"conflict": 409, "not_found": 404, "invalid": 422, "forbidden": 403, "rate_limited": 429,
+                  "unavailable": 503}
 CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                   409: "conflict", 422: "invalid_request", 429: "rate_limited"}
 
@@ -36,7 +37,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
-        return error_response(STATUS_BY_KIND.get(exc.kind, 409), exc.code, exc.message, **exc.details)
+        retry = exc.details.get("retry_after")
+        headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None
+        return error_response(STATUS_BY_KIND.get(exc.kind, 409), exc.code, exc.message, headers, **exc.details)
 
     @app.exception_handler(AuthError)
     async def _auth(request: Request, exc: AuthError):

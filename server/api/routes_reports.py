@@ -92,6 +92,8 @@ async def _tickets(request: Request, site: str | None, start, end, fmt):
                                        _names(request, site))
         name = f"bao-cao-luot-phuc-vu-{site or 'tinh'}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
         return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    if site is not None:  # booked / arrived / no-show, appointment vs walk-in tickets, notices (docs/appointments.md)
+        report["appointments"] = await run_in_threadpool(request.app.state.appointments.figures, site, start, end)
     return report
 
 

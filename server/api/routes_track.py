@@ -7,6 +7,8 @@ byte for byte; every lookup is rate-limited per client IP.
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 from pathlib import Path
 from typing import Annotated, Literal
@@ -64,8 +66,19 @@ async def track_page(token: Token, request: Request, lang: Lang = "vi"):
         return templates.TemplateResponse(request, "track_message.html", {"lang": lang, "reason": "unknown"},
                                           status_code=404)
     return templates.TemplateResponse(request, "track.html", {
-        "lang": lang, "state": state, "token": token,
+        "lang": lang, "state": state, "token": token, "check_in_qr": _check_in_qr(request, state, token),
     }, headers={"Cache-Control": "no-store"})
+
+
+def _check_in_qr(request: Request, state: dict, token: str) -> str | None:
+    """A remote ticket's page shows its own URL as a QR code: the kiosk scans it to check in."""
+    if state.get("kind") != "ticket" or not state.get("remote"):
+        return None
+    from devices.layout import qr_image  # Pillow and segno: only remote tickets' pages need them
+
+    buffer = io.BytesIO()
+    qr_image(f"{request.app.state.settings.public_url}/t/{token}", 6).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 @router.get("/api/v1/track/{token}/events")

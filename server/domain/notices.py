@@ -56,7 +56,7 @@ def mask_phone(phone: str) -> str:
 
 
 def call_order_ahead(ticket: q.Ticket, waiting: Iterable[q.Ticket], counters: Sequence[q.Counter],
-                     overdue: datetime | None) -> int | None:
+                     overdue: datetime | None, now: datetime | None = None) -> int | None:
     """How many waiting tickets the soonest counter for ``ticket`` would call before it.
 
     For each counter that can serve the ticket (open ones; if none is open, all of them), count
@@ -69,20 +69,20 @@ def call_order_ahead(ticket: q.Ticket, waiting: Iterable[q.Ticket], counters: Se
     open_ones = [c for c in able if c.status != q.CounterStatus.CLOSED]
     best = None
     for counter in open_ones or able:
-        mine = q.sort_key(counter, ticket, overdue)
-        before = sum(1 for t in pool if q.can_serve(counter, t) and q.sort_key(counter, t, overdue) < mine)
+        mine = q.sort_key(counter, ticket, overdue, now)
+        before = sum(1 for t in pool if q.can_serve(counter, t) and q.sort_key(counter, t, overdue, now) < mine)
         best = before if best is None else min(best, before)
     return best
 
 
 def near_tickets(subscribed: Iterable[q.Ticket], waiting: Sequence[q.Ticket], counters: Sequence[q.Counter],
-                 overdue: datetime | None, n: int) -> list[tuple[q.Ticket, int]]:
+                 overdue: datetime | None, n: int, now: datetime | None = None) -> list[tuple[q.Ticket, int]]:
     """(ticket, ahead) for each subscribed waiting ticket with at most ``n`` people before it."""
     out = []
     for ticket in subscribed:
         if ticket.status != q.TicketStatus.WAITING:
             continue
-        ahead = call_order_ahead(ticket, waiting, counters, overdue)
+        ahead = call_order_ahead(ticket, waiting, counters, overdue, now)
         if ahead is not None and ahead <= n:
             out.append((ticket, ahead))
     return out

@@ -31,6 +31,8 @@ class TicketStatus(StrEnum):
     NO_SHOW = "no_show"
     PARKED = "parked"
     CANCELLED = "cancelled"
+    SET_ASIDE = "set_aside"
+    """A remote ticket whose turn came before it checked in: passed over, back in line at check-in."""
 
 
 ACTIVE_AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
@@ -73,6 +75,12 @@ class Ticket:
     transfer_count: int = 0
     original_service: str | None = None
     est_wait_s: int | None = None
+    remote: bool = False
+    """Taken from a phone (``server.domain.remote``): called only once it has checked in."""
+    checked_in_at: datetime | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    """An appointment's slot (set when a booked citizen checks in): see :func:`sort_key`."""
 
     @property
     def label(self) -> str:
@@ -108,17 +116,27 @@ def overdue_before(now: datetime, max_wait: timedelta | None) -> datetime | None
     return None if max_wait is None else now - max_wait
 
 
-def sort_key(counter: Counter, ticket: Ticket, overdue: datetime | None = None) -> tuple:
-    """Call order: tickets sent to this counter; then tickets waiting past the site's limit
-    (``issued_at <= overdue``), longest first whatever the counter's preference, so a service that
-    is only a second choice is reached too; then service preference, priority, waiting time."""
+def in_window(ticket: Ticket, now: datetime | None) -> bool:
+    """A booked citizen's ticket whose slot is running now (start and end included)."""
+    return (now is not None and ticket.window_start is not None and ticket.window_end is not None
+            and ticket.window_start <= now <= ticket.window_end)
+
+
+def sort_key(counter: Counter, ticket: Ticket, overdue: datetime | None = None, now: datetime | None = None) -> tuple:
+    """Call order: tickets sent to this counter; then booked citizens inside their slot's window
+    (``now`` within ``window_start``..``window_end``; after the window they are walk-ins, by the time
+    they checked in); then tickets waiting past the site's limit (``issued_at <= overdue``), longest
+    first whatever the counter's preference, so a service that is only a second choice is reached
+    too; then service preference, priority, waiting time."""
     targeted = 0 if ticket.target_counter == counter.id else 1
+    booked = 0 if in_window(ticket, now) else 1
     late = overdue is not None and ticket.issued_at <= overdue
     if late:
         preference = 0
     else:
         preference = counter.services.index(ticket.service) if ticket.service in counter.services else len(counter.services)
-    return (targeted, 0 if late else 1, preference, 0 if ticket.priority else 1, ticket.issued_at, ticket.id or 0)
+    return (targeted, booked, 0 if late else 1, preference, 0 if ticket.priority else 1, ticket.issued_at,
+            ticket.id or 0)
 
 
 def can_serve(counter: Counter, ticket: Ticket) -> bool:
@@ -127,15 +145,72 @@ def can_serve(counter: Counter, ticket: Ticket) -> bool:
     return ticket.service in counter.services
 
 
-def pick_next(counter: Counter, waiting: Iterable[Ticket], overdue: datetime | None = None) -> Ticket:
+def pick_next(counter: Counter, waiting: Iterable[Ticket], overdue: datetime | None = None,
+              now: datetime | None = None) -> Ticket:
     """The ticket this counter should call next, or :class:`QueueEmpty`.
 
-    ``overdue``: from :func:`overdue_before` (now minus the site's ``max_wait``), or None.
+    ``overdue``: from :func:`overdue_before` (now minus the site's ``max_wait``), or None;
+    ``now``: the moment of the call, for appointment windows (None: no window counts).
     """
     candidates = [t for t in waiting if t.status == TicketStatus.WAITING and can_serve(counter, t)]
     if not candidates:
         raise QueueEmpty(f"Không còn ai chờ ở quầy {counter.label} / nobody is waiting for counter {counter.label}")
-    return min(candidates, key=lambda t: sort_key(counter, t, overdue))
+    return min(candidates, key=lambda t: sort_key(counter, t, overdue, now))
+
+
+def awaiting_check_in(ticket: Ticket) -> bool:
+    """A remote ticket whose holder has not shown up yet (kiosk scan or "Tôi đã đến" on the LAN)."""
+    return ticket.remote and ticket.checked_in_at is None
+
+
+def set_aside_absent(ticket: Ticket) -> None:
+    """The pick reached a remote ticket that has not checked in: it leaves the line, and the same
+    claim calls the next ticket (:func:`server.storage.queue_claims.pick_present`), so the walk-in
+    behind it loses nothing."""
+    _require(ticket, (TicketStatus.WAITING,), "set aside")
+    if not awaiting_check_in(ticket):
+        raise InvalidTransition(f"ticket {ticket.label} is present; it is called, not set aside")
+    ticket.status = TicketStatus.SET_ASIDE
+
+
+def check_in(ticket: Ticket, now: datetime) -> bool:
+    """The holder of a remote ticket is in the hall. → whether anything changed.
+
+    Before its turn it keeps its place (the place it joined at). After it was set aside it goes
+    back to the end of the line: its place in line (``issued_at``) becomes now, so nobody who was
+    waiting in the hall is passed by someone who arrived later; the join time stays in its history.
+    A walk-in ticket, one already checked in, called or over changes nothing.
+    """
+    if not ticket.remote or ticket.checked_in_at is not None:
+        return False
+    if ticket.status not in (TicketStatus.WAITING, TicketStatus.SET_ASIDE):
+        return False  # already called (an official chose it), or over: nothing to confirm
+    ticket.checked_in_at = now
+    if ticket.status == TicketStatus.SET_ASIDE:
+        ticket.status = TicketStatus.WAITING
+        ticket.issued_at = now
+    return True
+
+
+def pick_present(counter: Counter, waiting: Iterable[Ticket], overdue: datetime | None = None,
+                 now: datetime | None = None) -> tuple[Ticket | None, list[Ticket]]:
+    """:func:`pick_next`, passing over (and setting aside) every remote ticket that has not checked
+    in when its turn comes. → (the ticket to call, or None when only absent ones were left; the
+    tickets set aside). The SQL twin is :func:`server.storage.queue_claims.pick_present`."""
+    pool = [t for t in waiting if t.status == TicketStatus.WAITING]
+    aside: list[Ticket] = []
+    while True:
+        try:
+            ticket = pick_next(counter, pool, overdue, now)
+        except QueueEmpty:
+            if aside:
+                return None, aside
+            raise
+        if not awaiting_check_in(ticket):
+            return ticket, aside
+        set_aside_absent(ticket)
+        aside.append(ticket)
+        pool.remove(ticket)
 
 
 def _require(ticket: Ticket, allowed: Sequence[TicketStatus], action: str) -> None:
@@ -277,7 +352,7 @@ def transfer(
 
 
 def cancel(ticket: Ticket) -> None:
-    _require(ticket, (TicketStatus.WAITING, TicketStatus.PARKED), "cancel")
+    _require(ticket, (TicketStatus.WAITING, TicketStatus.PARKED, TicketStatus.SET_ASIDE), "cancel")
     ticket.status = TicketStatus.CANCELLED
 
 

@@ -32,6 +32,8 @@ class Notice:
     centre: str
     track_url: str | None
     phone: str  # +84…
+    text: str | None = None
+    """A message of its own (a verification code, a reminder) instead of the turn-is-near text."""
 
 
 class DeliveryError(Exception):
@@ -67,7 +69,7 @@ class SmsChannel:
             self._open = False
 
     def send(self, notice: Notice, before_handoff: Callable[[], None]) -> str:
-        text = sms_text(notice.number, notice.ahead, notice.centre, notice.track_url)
+        text = notice.text or sms_text(notice.number, notice.ahead, notice.centre, notice.track_url)
         with self._lock:
             try:
                 if not self._open:
@@ -111,8 +113,11 @@ class ZaloZnsSim:
         if self.fault == "not_follower":
             raise DeliveryError("zalo.not_follower", "this phone has no Zalo account", retryable=False)
         self._ids += 1
-        self.sent.append({"phone": notice.phone, "template": "turn_near",
-                          "params": {"number": notice.number, "ahead": notice.ahead, "centre": notice.centre}})
+        if notice.text is not None:
+            self.sent.append({"phone": notice.phone, "template": "text", "params": {"text": notice.text}})
+        else:
+            self.sent.append({"phone": notice.phone, "template": "turn_near",
+                              "params": {"number": notice.number, "ahead": notice.ahead, "centre": notice.centre}})
         return f"zns-{self._ids}"
 
 

@@ -50,6 +50,8 @@ class NoticeSender:
         self._recent: deque[float] = deque()
         self._housekeeping_at = 0.0
         self.sent = 0
+        self.chores: list = []
+        """More callables run at each housekeeping (phone codes' sweep, appointment reminders)."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -93,6 +95,8 @@ class NoticeSender:
             log.warning("notices whose sender stopped: %d to send again, %d left unknown", back, lost)
         self.store.erase_stale()
         self.store.sweep()
+        for chore in self.chores:
+            chore()
 
     def _room(self) -> bool:
         """At most ``per_minute`` messages in any minute (operators' contracts and modems both limit)."""

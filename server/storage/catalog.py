@@ -18,9 +18,12 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.mqtt import check_id
+from server.domain.remote import RemoteSettingsError
+from server.domain.remote import parse_rules as parse_remote_rules
 
 from . import journal
 from .db import Database
+
 from .site_settings import SiteSettingsError, build_profile, max_wait, notify_ahead, parse_cutoff
 from .tables import counters, procedures, service_procedures, services, sites
 
@@ -77,7 +80,8 @@ def parse_site_file(path: Path) -> dict[str, Any]:
     try:
         max_wait(site.get("settings", {}))
         notify_ahead(site.get("settings", {}), 0)
-    except SiteSettingsError as err:
+        parse_remote_rules(site.get("settings", {}))
+    except (SiteSettingsError, RemoteSettingsError) as err:
         raise SiteFileError(f"{path}: [site.settings] {err}") from None
     _check_timezone(path, site.get("timezone", "Asia/Ho_Chi_Minh"))
     known = {p["code"] for p in seed_procedures()} | {p.get("code") for p in data.get("procedures", [])}

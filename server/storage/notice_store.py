@@ -75,7 +75,7 @@ def enqueue_near(conn: Connection, site: str, day: date, now: datetime, default_
     overdue = q.overdue_before(now, max_wait(settings))
     added = 0
     for ticket, ahead in n.near_tickets([_ticket_from_row(r) for r in subscribed], waiting, site_counters,
-                                        overdue, ahead_n):
+                                        overdue, ahead_n, now):
         _insert_ignore(conn, {"ticket_id": ticket.id, "kind": n.NEAR, "site": site, "day": day, "ahead": ahead,
                               "status": "pending", "created_at": now, "next_try_at": now, "attempts": 0})
         added += 1
@@ -121,7 +121,7 @@ class NoticeStore:
         phone = n.normalize_phone(phone_text)
         with self.db.write() as conn:
             row = self._ticket_for_token(conn, token, now)
-            if row.status not in ("waiting", "parked"):
+            if row.status not in ("waiting", "parked", "set_aside"):
                 raise InvalidTransition("Số của bạn đã được gọi hoặc đã xong; không cần nhắn tin nữa. / "
                                         "Your number was already called or is over.", code="ticket_not_waiting")
             ahead_n = notify_ahead(conn.execute(select(sites.c.settings).where(sites.c.id == row.site)).scalar(),
@@ -164,7 +164,8 @@ class NoticeStore:
                 tickets.c.site == ticket.site, tickets.c.day == ticket.day, tickets.c.status == "waiting")).all()]
             site_counters = [_counter_from_row(r) for r in
                              conn.execute(select(counters).where(counters.c.site == ticket.site)).all()]
-            ahead = n.call_order_ahead(ticket, waiting, site_counters, q.overdue_before(utcnow(), max_wait(settings)))
+            now = utcnow()
+            ahead = n.call_order_ahead(ticket, waiting, site_counters, q.overdue_before(now, max_wait(settings)), now)
             near = ahead is not None and ahead <= ahead_n
         return {**state, "near": near or state["notice"] is not None and ticket.status == q.TicketStatus.WAITING,
                 "sms": self.enabled and ahead_n > 0}

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable, TypeVar
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, and_, case, select, update
 from sqlalchemy.exc import DBAPIError
 
 from server.domain import queue as q
@@ -57,7 +57,7 @@ def run_claim(work: Callable[[], T]) -> T:
     raise Contended("the ticket is changing hands right now; press again")
 
 
-def pick(conn: Connection, counter: q.Counter, day, overdue: datetime | None) -> q.Ticket:
+def pick(conn: Connection, counter: q.Counter, day, overdue: datetime | None, now: datetime | None = None) -> q.Ticket:
     """SQL form of :func:`server.domain.queue.sort_key` (tests hold the two to the same order).
 
     ``FOR UPDATE SKIP LOCKED``: a ticket another counter is claiming right now is passed over,
@@ -71,6 +71,8 @@ def pick(conn: Connection, counter: q.Counter, day, overdue: datetime | None) ->
         {svc: i for i, svc in enumerate(counter.services)}, value=t.service, else_=len(counter.services)
     )
     order = [case((t.target_counter == counter.id, 0), else_=1)]
+    if now is not None:  # a booked citizen inside the slot's window (NULL windows compare to NULL: walk-ins)
+        order.append(case((and_(t.window_start <= now, t.window_end >= now), 0), else_=1))
     if overdue is not None:
         late = t.issued_at <= overdue
         order += [case((late, 0), else_=1), case((late, 0), else_=preference)]
@@ -92,3 +94,31 @@ def pick(conn: Connection, counter: q.Counter, day, overdue: datetime | None) ->
     if row is None:
         raise QueueEmpty(f"nobody is waiting for counter {counter.label}")
     return _ticket_from_row(row)
+
+
+def pick_present(conn: Connection, counter: q.Counter, day, overdue: datetime | None, now: datetime | None = None
+                 ) -> tuple[q.Ticket | None, list[q.Ticket]]:
+    """:func:`pick`, setting aside every remote ticket that has not checked in when its turn comes
+    (SQL twin of :func:`server.domain.queue.pick_present`). → (the ticket to call, or None when
+    only absent ones were waiting; those set aside).
+
+    All in the caller's claim transaction: the set-aside ticket is locked by the pick (SKIP
+    LOCKED on PostgreSQL) and written only if still ``waiting``, and the next pick runs in the same
+    transaction, so the walk-in behind it is called by this same press and by no other counter.
+    """
+    aside: list[q.Ticket] = []
+    while True:
+        try:
+            ticket = pick(conn, counter, day, overdue, now)
+        except QueueEmpty:
+            if aside:
+                return None, aside
+            raise
+        if not q.awaiting_check_in(ticket):
+            return ticket, aside
+        q.set_aside_absent(ticket)
+        done = conn.execute(update(tickets).where(tickets.c.id == ticket.id, tickets.c.status == "waiting")
+                            .values(status=ticket.status.value))
+        if done.rowcount != 1:
+            raise Retry()
+        aside.append(ticket)

@@ -93,6 +93,12 @@ class QueueReads:
         else:
             earlier = (t.issued_at < ticket.issued_at) | ((t.issued_at == ticket.issued_at) & (t.id < ticket.id))
         before = (t.priority.is_not(None) & earlier) if ticket.priority else (t.priority.is_not(None) | earlier)
+        now = utcnow()
+        in_window = (t.window_start <= now) & (t.window_end >= now)  # booked citizens inside their slot
+        if q.in_window(ticket, now):
+            before = in_window & earlier
+        else:
+            before = in_window | before
         cond = [t.site == ticket.site, t.day == ticket.day, t.service == ticket.service, t.status == "waiting", before]
         if ticket.id is not None:
             cond.append(t.id != ticket.id)
@@ -153,6 +159,8 @@ class QueueReads:
             "token": token,
             "track_url": f"{self.public_url}/t/{token}",
         }
+        if ticket.remote:
+            view["remote"] = {"checked_in": ticket.checked_in_at is not None}
         return view
 
     # ---- reads ----------------------------------------------------------------------------
@@ -204,7 +212,8 @@ class QueueReads:
             day = self.today(conn, site, now)
             t = tickets.c
             rows = conn.execute(
-                select(t.id, t.prefix, t.number, t.service, t.priority, t.issued_at, t.status, t.target_counter)
+                select(t.id, t.prefix, t.number, t.service, t.priority, t.issued_at, t.status, t.target_counter,
+                       t.remote, t.checked_in_at)
                 .where(t.site == site, t.day == day, t.status.in_(("waiting", "parked")))
                 .order_by(t.issued_at, t.id)
             ).all()
@@ -212,4 +221,6 @@ class QueueReads:
                 "id": r.id, "number": q.format_number(r.prefix, r.number), "service": r.service,
                 "priority": r.priority, "status": r.status, "target_counter": r.target_counter,
                 "waited_s": int((now - r.issued_at).total_seconds()),
+                # a remote ticket not checked in yet: "call next" sets it aside when its turn comes
+                "remote": bool(r.remote), "checked_in": r.checked_in_at is not None if r.remote else None,
             } for r in rows]

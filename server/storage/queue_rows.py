@@ -22,6 +22,7 @@ _INSERT_TICKET = insert(tickets).returning(tickets.c.id)
 _TICKET_DEFAULTS = {
     "counter": None, "target_counter": None, "called_at": None, "started_at": None, "finished_at": None,
     "recall_count": 0, "transfer_count": 0, "original_service": None, "official": None,
+    "remote": False, "checked_in_at": None, "phone_key": None,
 }
 _INSERT_TICKET_EVENT = insert(ticket_events)
 _BUMP_NUMBER = (
@@ -94,6 +95,10 @@ def _ticket_from_row(row: Any) -> q.Ticket:
         transfer_count=row.transfer_count,
         original_service=row.original_service,
         est_wait_s=row.est_wait_s,
+        remote=bool(getattr(row, "remote", False)),
+        checked_in_at=getattr(row, "checked_in_at", None),
+        window_start=getattr(row, "window_start", None),
+        window_end=getattr(row, "window_end", None),
     )
 
 

@@ -11,16 +11,16 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from devices.mqtt import Topics
 from server.domain import queue as q
-from server.domain.errors import InvalidInput, NotFound
+from server.domain.errors import InvalidInput, NotFound, QueueEmpty
 
 from . import journal, outbox
 from .notice_store import enqueue_near, erase_phone
-from .queue_claims import Retry, pick, run_claim
+from .queue_claims import Retry, pick_present, run_claim
 from .queue_reads import QueueReads
 from .queue_rows import (
     _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _LOCK_COUNTER, _PRIORITY_WAITING, _TICKET_DEFAULTS,
@@ -59,12 +59,16 @@ class QueueStore(QueueReads):
         citizen_name: str | None = None,
         actor: str | None = None,
         now: datetime | None = None,
+        window: tuple[datetime, datetime] | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Issue a ticket; the same idempotency key returns the first ticket. → (view, created)."""
+        """Issue a ticket; the same idempotency key returns the first ticket. → (view, created).
+
+        ``window``: a booked citizen's slot (start, end): inside it the ticket is called first."""
         for attempt in range(3):
             try:
                 return self._issue_once(
-                    site, service_id, idempotency_key, priority, citizen_hash, citizen_name, actor, now or utcnow()
+                    site, service_id, idempotency_key, priority, citizen_hash, citizen_name, actor, now or utcnow(),
+                    window
                 )
             except IntegrityError:
                 # PostgreSQL: a concurrent request with the same key committed first; read it back.
@@ -72,7 +76,7 @@ class QueueStore(QueueReads):
                     raise
         raise AssertionError("unreachable")
 
-    def _issue_once(self, site, service_id, key, priority, citizen_hash, citizen_name, actor, now):
+    def _issue_once(self, site, service_id, key, priority, citizen_hash, citizen_name, actor, now, window=None):
         with self.db.write() as conn:
             existing = conn.execute(_BY_KEY, {"p_site": site, "p_key": key}).first()
             if existing is not None:
@@ -81,33 +85,49 @@ class QueueStore(QueueReads):
                         "idempotency_key was already used for another service", code="idempotency_conflict"
                     )
                 return self._view(conn, _ticket_from_row(existing), token=existing.token), False
-            info = self.site(conn, site)
-            svc = self._service(conn, site, service_id)
-            prio = q.Priority(priority) if priority else None
-            day = q.local_day(now, info.tz)
-            number = self._next_number(conn, site, svc.prefix, day)
-            ticket = q.Ticket(id=None, site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
-                              issued_at=now, priority=prio)
-            # Everyone waiting came before a new ticket; a priority one passes the non-priority ones.
-            counts = self._status_counts(conn, site, service_id, day)
-            if prio:
-                ahead = conn.execute(_PRIORITY_WAITING, {"p_site": site, "p_day": day, "p_service": service_id}).scalar_one()
-            else:
-                ahead = counts.get("waiting", 0)
-            speed = self._service_speed(conn, site, service_id, day)
-            ticket.est_wait_s = q.estimate_wait(ahead, *speed)
-            token = secrets.token_urlsafe(16)
-            ticket.id = conn.execute(_INSERT_TICKET, {
-                "site": site, "service": service_id, "prefix": svc.prefix, "number": number, "day": day,
-                "issued_at": now, "status": q.TicketStatus.WAITING.value,
-                "priority": prio.value if prio else None, "idempotency_key": key, "token": token,
-                "est_wait_s": ticket.est_wait_s, "citizen_hash": citizen_hash, "citizen_name": citizen_name,
-                "source": actor, **_TICKET_DEFAULTS,
-            }).scalar_one()
-            self._event(conn, ticket, now, "issue", "waiting", None, service_id, actor)
-            counts["waiting"] = counts.get("waiting", 0) + 1
-            self._emit_queue_state(conn, site, service_id, day, now, speed=speed, counts=counts)
-            return self._view(conn, ticket, token=token, ahead=ahead), True
+            return self._insert_issued(conn, site, service_id, key, priority, citizen_hash, citizen_name, actor,
+                                       now, window), True
+
+    def _insert_issued(self, conn, site, service_id, key, priority, citizen_hash, citizen_name, actor, now,
+                       window=None, **extra) -> dict[str, Any]:
+        """Number and insert a waiting ticket in the caller's transaction (the kiosk's, a booked
+        citizen's with its ``window``, or a remote join's with ``remote=True`` and its ``phone_key``).
+        → its view."""
+        info = self.site(conn, site)
+        svc = self._service(conn, site, service_id)
+        prio = q.Priority(priority) if priority else None
+        day = q.local_day(now, info.tz)
+        number = self._next_number(conn, site, svc.prefix, day)
+        ticket = q.Ticket(id=None, site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
+                          issued_at=now, priority=prio, window_start=window[0] if window else None,
+                          window_end=window[1] if window else None, remote=bool(extra.get("remote")))
+        # Everyone waiting came before a new ticket; a priority one passes the non-priority ones.
+        counts = self._status_counts(conn, site, service_id, day)
+        if window is not None and window[0] <= now <= window[1]:
+            # a booked citizen inside the slot: only other booked citizens inside theirs come first
+            ahead = conn.execute(select(func.count()).select_from(tickets).where(
+                tickets.c.site == site, tickets.c.day == day, tickets.c.service == service_id,
+                tickets.c.status == "waiting", tickets.c.window_start <= now, tickets.c.window_end >= now,
+            )).scalar_one()
+        elif prio:
+            ahead = conn.execute(_PRIORITY_WAITING, {"p_site": site, "p_day": day, "p_service": service_id}).scalar_one()
+        else:
+            ahead = counts.get("waiting", 0)
+        speed = self._service_speed(conn, site, service_id, day)
+        ticket.est_wait_s = q.estimate_wait(ahead, *speed)
+        token = secrets.token_urlsafe(16)
+        ticket.id = conn.execute(_INSERT_TICKET, {
+            "site": site, "service": service_id, "prefix": svc.prefix, "number": number, "day": day,
+            "issued_at": now, "status": q.TicketStatus.WAITING.value,
+            "priority": prio.value if prio else None, "idempotency_key": key, "token": token,
+            "est_wait_s": ticket.est_wait_s, "citizen_hash": citizen_hash, "citizen_name": citizen_name,
+            "source": actor, "window_start": ticket.window_start, "window_end": ticket.window_end,
+            **_TICKET_DEFAULTS, **extra,
+        }).scalar_one()
+        self._event(conn, ticket, now, "issue", "waiting", None, service_id, actor)
+        counts["waiting"] = counts.get("waiting", 0) + 1
+        self._emit_queue_state(conn, site, service_id, day, now, speed=speed, counts=counts)
+        return self._view(conn, ticket, token=token, ahead=ahead)
 
     def _next_number(self, conn: Connection, site: str, prefix: str, day) -> int:
         """Per site, prefix and local day; one ``UPDATE … RETURNING`` in the issuing transaction."""
@@ -123,15 +143,27 @@ class QueueStore(QueueReads):
     # the counter, then its ticket, then the claimed ticket (see queue_claims for why).
     def call_next(self, site: str, counter_id: str, actor: str | None = None, now: datetime | None = None):
         now = now or utcnow()
-        return run_claim(lambda: self._call_next_once(site, counter_id, actor, now))
+        view = run_claim(lambda: self._call_next_once(site, counter_id, actor, now))
+        if view is None:  # only remote tickets not checked in were waiting: set aside, committed
+            raise QueueEmpty(f"nobody present is waiting for counter {counter_id}")
+        return view
 
     def _call_next_once(self, site, counter_id, actor, now):
         with self.db.write() as conn:
             counter, current, settings = self._locked_counter(conn, site, counter_id)
             q.ensure_can_call(counter, current)
             overdue = q.overdue_before(now, max_wait(settings))
-            ticket = pick(conn, counter, self.today(conn, site, now), overdue)
-            return self._do_call(conn, counter, ticket, current, actor, now)
+            ticket, aside = pick_present(conn, counter, self.today(conn, site, now), overdue, now)
+            for absent in aside:
+                self._event(conn, absent, now, "set_aside", absent.status, counter.id, absent.service, actor)
+            if ticket is None:
+                for service_id in {a.service for a in aside}:
+                    self._emit_queue_state(conn, site, service_id, aside[0].day, now)
+                return None
+            view = self._do_call(conn, counter, ticket, current, actor, now)
+            for service_id in {a.service for a in aside} - {ticket.service}:
+                self._emit_queue_state(conn, site, service_id, ticket.day, now)
+            return view
 
     def call_chosen(self, site: str, counter_id: str, label_or_id: str, actor: str | None = None, now=None):
         now = now or utcnow()

@@ -93,6 +93,9 @@ def ticket_report(db: Database, site: str | None, start: date, end: date) -> dic
     rwhere = [r.day >= start, r.day <= end] + ([r.site == site] if site else [])
     with db.read() as conn:
         by_status = dict(conn.execute(select(t.status, func.count()).where(*where).group_by(t.status)).all())
+        arrived = t.checked_in_at.is_not(None)
+        remote_rows = conn.execute(select(t.status, arrived, func.count())
+                                   .where(*where, t.remote).group_by(t.status, arrived)).all()
         rows = conn.execute(
             select(t.service, t.counter, t.official, t.status, t.issued_at, t.called_at, t.started_at,
                    t.finished_at, t.est_wait_s).where(*where, t.called_at.is_not(None))
@@ -129,6 +132,11 @@ def ticket_report(db: Database, site: str | None, start: date, end: date) -> dic
         "issued": sum(by_status.values()), "served": by_status.get("done", 0),
         "no_show": by_status.get("no_show", 0), "cancelled": by_status.get("cancelled", 0),
         "by_status": by_status,
+        # remote tickets (docs/remote.md): taken from a phone; checked in at the centre; set aside and
+        # never back by the end of the period
+        "remote": {"issued": sum(n for _, _, n in remote_rows),
+                   "checked_in": sum(n for _, arrived, n in remote_rows if arrived),
+                   "set_aside": sum(n for status, _, n in remote_rows if status == "set_aside")},
         "overall": _stats(all_waits, all_services),
         **{f"by_{key}": {name: _stats(*vals) for name, vals in sorted(groups[key].items())} for key in groups},
         "estimate": {

@@ -155,12 +155,20 @@ tickets = Table(
     Column("citizen_hash", String(64)),
     Column("citizen_name", String(120)),
     Column("source", String(40)),
+    # remote tickets (revision 0015): taken from a phone, called only once checked in
+    Column("remote", Boolean, nullable=False, default=False),
+    Column("checked_in_at", UTCDateTime),
+    Column("phone_key", String(64)),  # keyed hash of the phone that took a remote ticket: its daily limit
+    # an appointment's slot (server/domain/appointments.py): inside it the ticket goes before walk-ins
+    Column("window_start", UTCDateTime),
+    Column("window_end", UTCDateTime),
     UniqueConstraint("site", "idempotency_key", name="uq_tickets_site_idempotency_key"),
     UniqueConstraint("site", "day", "prefix", "number", name="uq_tickets_site_day_number"),
     # counts and call order read only this index: waiting/serving counts, people ahead
     Index("ix_tickets_queue", "site", "day", "service", "status", "priority", "issued_at"),
     Index("ix_tickets_called", "site", "day", "service", "called_at"),
     Index("ix_tickets_finished", "site", "day", "service", "finished_at"),
+    Index("ix_tickets_remote", "site", "day", "remote", "phone_key"),
 )
 
 ticket_events = Table(
@@ -488,4 +496,78 @@ notices = Table(
     Column("sent_at", UTCDateTime),
     UniqueConstraint("ticket_id", "kind", name="uq_notices_ticket_kind"),
     Index("ix_notices_due", "status", "next_try_at", "id"),
+)
+
+# Phone verification (server/domain/phone_verify.py): one row per code sent. The code and the proof
+# are kept only as HMACs; the number itself (needed to send, then to stand behind the proof) is
+# blanked once the proof has expired, and the row deleted after the hour the send limits look at.
+phone_codes = Table(
+    "phone_codes",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the verification id the page holds (random)
+    Column("purpose", String(10), nullable=False),  # booking | remote
+    Column("phone", String(16)),  # +84…; NULL once no longer needed
+    Column("phone_key", String(64), nullable=False),  # HMAC of the number: the per-phone limits
+    Column("address_key", String(64), nullable=False),  # HMAC of the client address: per-address limit
+    Column("code_hash", String(64), nullable=False),
+    # pending → confirmed (proof issued); locked (too many guesses); failed (the SMS did not go out)
+    Column("status", String(10), nullable=False),
+    Column("guesses", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("proof_hash", String(64), unique=True),
+    Column("proof_expires_at", UTCDateTime),
+    Index("ix_phone_codes_phone_key", "phone_key", "created_at"),
+    Index("ix_phone_codes_address_key", "address_key", "created_at"),
+    Index("ix_phone_codes_created_at", "created_at"),
+)
+
+# Appointments (server/domain/appointments.py, docs/appointments.md).
+appointment_plans = Table(
+    "appointment_plans",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("service", String(40), primary_key=True),
+    Column("plan", Text, nullable=False),  # JSON: slots, days_ahead, per_phone, dates
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(80)),
+)
+
+# How many bookings each slot holds: a conditional UPDATE (booked < capacity) is the capacity check,
+# so two citizens taking the last place at once cannot both get it, on SQLite or PostgreSQL.
+appointment_slot_counts = Table(
+    "appointment_slot_counts",
+    metadata,
+    Column("site", String(40), primary_key=True),
+    Column("service", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("start", String(5), primary_key=True),
+    Column("booked", Integer, nullable=False, default=0),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token", String(64), nullable=False, unique=True),  # random: the QR and the page's address
+    Column("site", String(40), nullable=False),
+    Column("service", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("start", String(5), nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("phone", String(16)),  # +84…; erased when the appointment is over
+    Column("phone_key", String(64), nullable=False),  # HMAC of the number: the per-phone limit
+    Column("citizen_hash", String(64)),  # keyed CCCD hash (as kiosks send), for check-in by card
+    # booked → arrived (ticket issued) | cancelled | no_show (the day ended without check-in)
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime),
+    Column("ticket_id", Integer),
+    # the day-before reminder: pending → handed → sent | unknown | failed | none (booked too late)
+    Column("reminder", String(10), nullable=False),
+    Column("reminder_detail", String(200)),
+    Index("ix_appointments_site_day", "site", "day", "service", "status"),
+    Index("ix_appointments_phone_key", "phone_key", "status"),
+    Index("ix_appointments_reminder", "reminder", "day"),
 )

@@ -134,4 +134,6 @@ class TrackingStore:
             "counter": my_counter,
             "now_serving": [{"counter": s.label, "ticket": q.format_number(s.prefix, s.number),
                              "same_service": s.service == row.service} for s in serving],
+            # a remote ticket: called only once checked in (kiosk scan or "Tôi đã đến")
+            "remote": {"checked_in": ticket.checked_in_at is not None} if ticket.remote else None,
         }

@@ -263,6 +263,27 @@
         return '<td data-label="' + esc(OFFICIAL_HEADS[i]) + '">' + c + "</td>";
       }).join("") + "</tr>";
     }).join("") : '<tr><td colspan="8" class="empty">' + T.noOfficials + "</td></tr>";
+    renderAppointments(t.appointments);
+  }
+  function renderAppointments(a) {
+    $("appointments").hidden = !a;
+    if (!a) return;
+    $("ap-booked").textContent = num(a.totals.booked);
+    $("ap-cancelled").textContent = num(a.totals.cancelled);
+    $("ap-arrived").textContent = num(a.totals.arrived);
+    $("ap-no-show").textContent = num(a.totals.no_show);
+    $("ap-share").textContent = pct(a.tickets.appointment_pct);
+    $("ap-kinds").textContent = "có hẹn " + num(a.tickets.appointment) + " · không hẹn " + num(a.tickets.walk_in);
+    var n = a.notices;
+    $("ap-sent").textContent = num(n.turn_near.sent + n.reminders.sent);
+    $("ap-failed").textContent = num(n.turn_near.failed + n.reminders.failed);
+    var heads = ["Dịch vụ", "Đặt", "Đã đến", "Không đến", "Đã hủy"];
+    $("ap-by-day").tBodies[0].innerHTML = a.appointments.length ? a.appointments.map(function (r) {
+      var cells = [esc(r.service_name), num(r.booked), num(r.arrived), num(r.no_show), num(r.cancelled)];
+      return "<tr><td>" + dmy(r.day) + "</td>" + cells.map(function (c, i) {
+        return '<td data-label="' + esc(heads[i]) + '">' + c + "</td>";
+      }).join("") + "</tr>";
+    }).join("") : '<tr><td colspan="6" class="empty">Không có lịch hẹn nào trong kỳ này.</td></tr>';
   }
 
   show();

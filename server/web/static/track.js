@@ -10,7 +10,9 @@
     no_show: ["Đã qua lượt", "Your turn has passed"],
     parked: ["Tạm chờ bổ sung giấy tờ", "On hold: fetch the missing paper"],
     transferred: ["Đã chuyển sang lĩnh vực khác", "Transferred"],
-    cancelled: ["Đã hủy", "Cancelled"]
+    cancelled: ["Đã hủy", "Cancelled"],
+    set_aside: ["Đã qua lượt vì bạn chưa xác nhận có mặt. Hãy xác nhận để vào lại cuối hàng.",
+                "Your turn passed before you checked in. Check in to join the end of the line."]
   };
   function tr(pair) { return pair ? pair[en ? 1 : 0] : ""; }
   function waitText(s) {
@@ -116,14 +118,39 @@
     });
     document.getElementById("sms-remove").addEventListener("click", function () { smsCall("DELETE"); });
   }
+  // A remote ticket: the QR for the kiosk and "Tôi đã đến" until it has checked in.
+  function renderRemote(s) {
+    var card = document.getElementById("remote");
+    if (!card || !s.remote) return;
+    var done = !!s.remote.checked_in;
+    card.setAttribute("data-checked-in", done ? "yes" : "no");
+    document.getElementById("remote-todo").hidden = done;
+    document.getElementById("remote-ok").hidden = !done;
+  }
+  var checkin = document.getElementById("checkin");
+  if (checkin) {
+    checkin.addEventListener("click", function () {
+      unlockAudio();
+      var box = document.getElementById("checkin-error");
+      box.hidden = true;
+      fetch(url + "/check-in", {method: "POST", cache: "no-store"})
+        .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, body: j}; }); })
+        .then(function (res) {
+          if (res.ok) { state.remote = {checked_in: true}; renderRemote(state); return; }
+          var parts = ((res.body.error && res.body.error.message) || "").split(" / ");
+          box.textContent = en && parts[1] ? parts[1] : parts[0]; box.hidden = false;
+        })
+        .catch(function () { box.textContent = en ? "No connection. Please try again." : "Mất kết nối. Vui lòng thử lại."; box.hidden = false; });
+    });
+  }
   function apply(s) {
     if (s.kind !== state.kind) { window.location.reload(); return; }
-    if (s.kind === "ticket") { renderTicket(s); renderNear(s); }
+    if (s.kind === "ticket") { renderTicket(s); renderNear(s); renderRemote(s); }
     else if (s.status !== state.status || s.timeline.length !== state.timeline.length) { window.location.reload(); return; }
     state = s;
   }
   var url = "/api/v1/track/" + encodeURIComponent(cfg.token);
-  if (state.kind === "ticket") { renderTicket(state); renderNear(state); }
+  if (state.kind === "ticket") { renderTicket(state); renderNear(state); renderRemote(state); }
   if (window.EventSource) {
     var source = new EventSource(url + "/events");
     source.onmessage = function (ev) {
