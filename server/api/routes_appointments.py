@@ -37,6 +37,8 @@ router = APIRouter(tags=["appointments"])
 SitePath = Annotated[str, PathKey]
 ServicePath = Annotated[str, PathKey]
 Lang = Annotated[Literal["vi", "en"], Query()]
+_PAGES: dict[tuple[str, str], tuple[dict, str]] = {}
+"""The booking page as rendered for the catalogue it shows (no per-request nonce in it)."""
 
 
 class BookIn(BaseModel):
@@ -88,8 +90,13 @@ async def booking_page(site: SitePath, request: Request, lang: Lang = "vi"):
     except NotFound:
         return templates.TemplateResponse(request, "track_message.html", {"lang": lang, "reason": "unknown"},
                                           status_code=404)
-    return templates.TemplateResponse(request, "book.html", {"lang": lang, "data": data, "site": site},
-                                      headers={"Cache-Control": "no-store"})
+    key = (site, lang)
+    cached = _PAGES.get(key)
+    if cached is None or cached[0] is not data:  # the catalogue changed (a booking, a new minute)
+        html = templates.get_template("book.html").render({"request": request, "lang": lang, "data": data,
+                                                          "site": site})
+        cached = _PAGES[key] = (data, html)
+    return HTMLResponse(cached[1], headers={"Cache-Control": "no-store"})
 
 
 @router.get("/a/{token}", response_class=HTMLResponse, include_in_schema=False)

@@ -60,6 +60,12 @@ class AppointmentStore:
         self.id_key = id_key
         self.public_url = public_url.rstrip("/")
         self.notifier = notifier
+        self._version = 0
+        self._catalogue: dict[str, tuple[tuple[int, str], dict[str, Any]]] = {}
+        db.on_commit(self._changed)
+
+    def _changed(self) -> None:
+        self._version += 1  # any committed write: the next catalogue is read afresh
 
     # ---- the manager's plan -----------------------------------------------------------------
     def _service_row(self, conn: Connection, site: str, service: str):
@@ -96,8 +102,21 @@ class AppointmentStore:
 
     # ---- what a citizen sees ----------------------------------------------------------------
     def catalogue(self, site: str, now: datetime | None = None) -> dict[str, Any]:
-        """The booking page's data: the centre and, per bookable service, its days and places left."""
+        """The booking page's data: the centre and, per bookable service, its days and places left.
+
+        Kept until the next committed write or the next minute (a slot that just passed), so fifty
+        phones opening the page cost one read; a booking still checks the place in its own
+        transaction."""
         now = now or utcnow()
+        stamp = (self._version, now.strftime("%Y%m%d%H%M"))
+        cached = self._catalogue.get(site)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        data = self._read_catalogue(site, now)
+        self._catalogue[site] = (stamp, data)
+        return data
+
+    def _read_catalogue(self, site: str, now: datetime) -> dict[str, Any]:
         profile = self.dossiers.profile_for(site)
         with self.db.read() as conn:
             rows = conn.execute(select(services, appointment_plans.c.plan).join(appointment_plans, and_(
@@ -123,10 +142,10 @@ class AppointmentStore:
         for day in days:
             slots = []
             for slot in ap.slots_on(plan, profile.calendar, day):
-                if slot.capacity == 0 or ap.window(day, slot, profile.tz)[1] <= now:
+                if slot.capacity == 0 or (day == today and ap.window(day, slot, profile.tz)[1] <= now):
                     continue
                 left = max(0, slot.capacity - taken.get((day, slot.key), 0))
-                slots.append({"start": slot.key, "end": slot.end.strftime("%H:%M"), "left": left})
+                slots.append({"start": slot.key, "end": slot.end_key, "left": left})
             if slots:
                 out.append({"day": day.isoformat(), "slots": slots,
                             "label_vi": f"{WEEKDAYS_VI[day.weekday()]}, {day:%d/%m}",
