@@ -1,12 +1,14 @@
 """Booking page under 50 concurrent citizens: latency p50 / p99 and pages per second, against a floor.
 
-    .venv/bin/python tests/bench/bench_booking.py --runs 3 [--users 50] [--requests 20]
+    .venv/bin/python tests/bench/bench_booking.py --runs 3 [--users 50] [--requests 10] [--think 2]
 
 The real ``motcua server`` process (SQLite, the demo site, three services with a plan of eight
 slots a day, fourteen days ahead, some places already taken) serves ``GET /hen/demo``: the
 catalogue read (plans, slot counts, the working calendar) and the Jinja page. Each user is its own
 HTTP client with its own address (``X-Forwarded-For`` through a trusted proxy, so the per-client
-limit applies to each as it would), asking for the page ``--requests`` times back to back.
+limit applies to each as it would). Two loads: 50 people each opening the page ``--requests``
+times with ``--think`` seconds between (a person looking at it: latency p50 / p99), then the same
+50 asking back to back (saturation: pages per second; its latency is queueing, users ÷ rate).
 
 Floor: ``tests/bench/floor_app.py``'s ``GET /page``, a bare FastAPI endpoint on the same stack
 (uvicorn, one process) answering a fixed page of the same size, driven by the same clients in the
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -65,7 +69,7 @@ def prepare(work: Path) -> str:
     return url
 
 
-async def load(base: str, path: str, users: int, requests: int) -> tuple[float, list[float], int]:
+async def load(base: str, path: str, users: int, requests: int, think: float = 0.0) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     sizes: list[int] = []
 
@@ -79,6 +83,8 @@ async def load(base: str, path: str, users: int, requests: int) -> tuple[float, 
                 if r.status_code != 200:
                     raise SystemExit(f"{path}: {r.status_code} {r.text[:200]}")
                 sizes.append(len(r.content))
+                if think:
+                    await asyncio.sleep(think * (0.5 + random.random()))  # 0.5–1.5 × think, so users drift apart
 
     start = time.perf_counter()
     await asyncio.gather(*(user(n) for n in range(users)))
@@ -86,33 +92,42 @@ async def load(base: str, path: str, users: int, requests: int) -> tuple[float, 
 
 
 def one_run(args) -> dict[str, float]:
+    work = Path(tempfile.mkdtemp(prefix="motcua-bench-booking-"))
+    try:
+        return measure(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args, work: Path) -> dict[str, float]:
     import os
 
-    work = Path(tempfile.mkdtemp(prefix="motcua-bench-booking-"))
     url = prepare(work)
     server = ServerProcess(url, workdir=work, extra_env={"MOTCUA_TRUSTED_PROXIES": "127.0.0.1/32"}).start()
     try:
         page = httpx.get(server.base_url + "/hen/demo", timeout=30)
         assert page.status_code == 200 and "Đặt lịch hẹn" in page.text, page.text[:300]
         asyncio.run(load(server.base_url, "/hen/demo", 5, 4))  # warm up
-        took, lat, size = asyncio.run(load(server.base_url, "/hen/demo", args.users, args.requests))
+        _, lat, size = asyncio.run(load(server.base_url, "/hen/demo", args.users, args.requests, args.think))
+        took, sat, _ = asyncio.run(load(server.base_url, "/hen/demo", args.users, args.requests))
     finally:
         server.stop()
     os.environ["FLOOR_PAGE_BYTES"] = str(size)
     floor, base = start_floor_app(work, "FULL")
     try:
         asyncio.run(load(base, "/page", 5, 4))
-        f_took, f_lat, _ = asyncio.run(load(base, "/page", args.users, args.requests))
+        _, f_lat, _ = asyncio.run(load(base, "/page", args.users, args.requests, args.think))
+        f_took, f_sat, _ = asyncio.run(load(base, "/page", args.users, args.requests))
     finally:
         floor.kill()
         floor.wait()
-    n = len(lat)
+    rate, f_rate = len(sat) / took, len(f_sat) / f_took
     return {
         "page bytes": size,
         "booking page p50 ms": pct(lat, 50) * 1000, "booking page p99 ms": pct(lat, 99) * 1000,
-        "booking pages/s": n / took,
-        "floor p50 ms": pct(f_lat, 50) * 1000, "floor p99 ms": pct(f_lat, 99) * 1000, "floor pages/s": len(f_lat) / f_took,
-        "p99 / floor p99": pct(lat, 99) / pct(f_lat, 99), "pages/s / floor": (n / took) / (len(f_lat) / f_took),
+        "floor p50 ms": pct(f_lat, 50) * 1000, "floor p99 ms": pct(f_lat, 99) * 1000,
+        "p99 / floor p99": pct(lat, 99) / pct(f_lat, 99),
+        "saturated pages/s": rate, "floor saturated pages/s": f_rate, "pages/s / floor": rate / f_rate,
     }
 
 
@@ -120,15 +135,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=20, help="pages each user asks for, back to back")
+    parser.add_argument("--requests", type=int, default=10, help="pages each user asks for")
+    parser.add_argument("--think", type=float, default=2.0, help="mean seconds a user looks at the page")
     args = parser.parse_args()
     runs = []
     for i in range(args.runs):
         figures = one_run(args)
         runs.append(figures)
         print(f"run {i + 1}: " + "; ".join(f"{k} {v:.2f}" for k, v in figures.items()), flush=True)
-    print(f"\n{args.users} concurrent users × {args.requests} pages each (GET /hen/demo, 3 services × 8 slots × "
-          f"14 days); floor: a bare FastAPI page of the same size. min / median / max of {len(runs)} runs:")
+    print(f"\n{args.users} concurrent users × {args.requests} pages each, ~{args.think:g} s apart, then back to back "
+          f"(GET /hen/demo, 3 services × 8 slots × 14 days); floor: a bare FastAPI page of the same size. "
+          f"min / median / max of {len(runs)} runs:")
     for key in runs[0]:
         values = [r[key] for r in runs]
         print(f"  {key:24s} {min(values):9.2f} {statistics.median(values):9.2f} {max(values):9.2f}")
