@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 import segno
-from fastapi import APIRouter, Path as PathParam, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from server.domain.errors import NotFound
 from server.storage.queue_rows import utcnow
 
-from .deps import Issuer, Manager, check_site, run_db
+from .deps import Issuer, Manager, check_site
 from .errors import ApiError, error_response
 from .models import Citizen, PathKey
 from .routes_privacy import verified_id_hash
@@ -86,7 +86,7 @@ async def booking_page(site: SitePath, request: Request, lang: Lang = "vi"):
     if limited is not None:
         return limited
     try:
-        data = await run_in_threadpool(_store(request).catalogue, site)
+        data = _store(request).cached_catalogue(site) or await run_in_threadpool(_store(request).catalogue, site)
     except NotFound:
         return templates.TemplateResponse(request, "track_message.html", {"lang": lang, "reason": "unknown"},
                                           status_code=404)
@@ -192,7 +192,7 @@ async def figures(site: SitePath, request: Request, who: Manager,
                   first: Annotated[date | None, Query(alias="from")] = None,
                   last: Annotated[date | None, Query(alias="to")] = None):
     check_site(who, site)
-    today = utcnow().date()
+    today = utcnow().astimezone(request.app.state.dossiers.profile_for(site).tz).date()
     last = last or today
     first = first or last - timedelta(days=6)
     if first > last or (last - first).days > 366:
