@@ -120,8 +120,8 @@ async def appointment_qr(token: str, request: Request):
         return limited
     try:
         view = await run_in_threadpool(_store(request).view, token)
-    except NotFound:
-        return Response(status_code=404)
+    except NotFound as err:
+        return error_response(404, err.code, err.message)
     out = io.BytesIO()
     segno.make(view["url"], error="m").save(out, kind="svg", scale=8, border=4, xmldecl=False)
     return Response(out.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
