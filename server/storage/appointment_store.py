@@ -295,8 +295,9 @@ class AppointmentStore:
         with self.db.write() as conn:
             conn.execute(update(appointments).where(appointments.c.id == row.id, appointments.c.status == "booked")
                          .values(status="arrived", ticket_id=ticket["id"], changed_at=now, phone=None))
+        when = "early" if now < row.window_start else "late" if now > row.window_end else "in_window"
         ticket["appointment"] = {"code": ap.confirmation_code(row.token), "start": row.start,
-                                 "in_window": row.window_start <= now <= row.window_end}
+                                 "in_window": when == "in_window", "when": when}
         return ticket, created
 
     # ---- reminders and the day's end --------------------------------------------------------
@@ -354,6 +355,10 @@ class AppointmentStore:
                     .values(status="no_show", changed_at=now, phone=None)).rowcount
             changed += conn.execute(update(appointments).where(
                 appointments.c.status != "booked", appointments.c.phone.is_not(None)).values(phone=None)).rowcount
+            # a reminder still pending once its day came (the server was off the evening before)
+            changed += conn.execute(update(appointments).where(
+                appointments.c.reminder == "pending", appointments.c.status != "booked").values(
+                reminder="failed", reminder_detail="not sent the day before (the server was not running)")).rowcount
         return changed
 
     def chores(self) -> None:
