@@ -60,6 +60,14 @@ def _name(item: dict[str, Any], lang: str) -> str:
     return (item.get("name_en") or item["name_vi"]) if lang == "en" else item["name_vi"]
 
 
+def _booked_line(appointment: dict | None, lang: str) -> str:
+    """A booked citizen's ticket says how the booking counts now, instead of the rules line."""
+    if not appointment:
+        return t("ticket.rules", lang)
+    key = {"early": "ticket.booked_early", "late": "ticket.booked_late"}.get(appointment.get("when"), "ticket.booked")
+    return t(key, lang, start=appointment.get("start", ""))
+
+
 def present(vm: KioskController, state: KioskState | None = None) -> Screen:
     s = state or vm.state
     lang = s.lang
@@ -113,8 +121,7 @@ def present(vm: KioskController, state: KioskState | None = None) -> Screen:
                  t("ticket.wait", lang, t=wait_text(ticket.get("est_wait_s"), lang))]
         footer = t("ticket.photo", lang) if s.print_problem else t("ticket.take", lang)
         texts = {**common, "number": ticket.get("number", ""), "service": _name(svc, lang),
-                 "rules": (t("ticket.booked", lang, start=ticket["appointment"].get("start", ""))
-                           if ticket.get("appointment") else t("ticket.rules", lang)), "footer": footer, "done": t("ticket.done", lang),
+                 "rules": _booked_line(ticket.get("appointment"), lang), "footer": footer, "done": t("ticket.done", lang),
                  "track_url": ticket.get("track_url", "")}
         title = t("ticket.your_number", lang)
         spoken = _said(title, texts["number"], texts["service"], *lines, texts["rules"], notice, footer,

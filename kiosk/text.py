@@ -100,6 +100,10 @@ TEXT: dict[str, tuple[str, str]] = {
                                           "This appointment was cancelled. Please take a number as usual."),
     "ticket.booked": ("Bạn có lịch hẹn lúc {start}: trong khung giờ hẹn, bạn được gọi trước.",
                       "You booked {start}: within your time you are called first."),
+    "ticket.booked_early": ("Bạn có lịch hẹn lúc {start}: từ giờ đó, bạn được gọi trước.",
+                            "You booked {start}: from then on you are called first."),
+    "ticket.booked_late": ("Bạn đến sau giờ hẹn {start}: xin mời chờ đến lượt như mọi người.",
+                           "You came after your time ({start}): please wait for your turn like everyone."),
     "reader.offline": ("Đầu đọc thẻ đang không hoạt động. Bạn vẫn có thể lấy số.",
                        "The card reader is not working. You can still take a number."),
 }

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 import segno
-from fastapi import APIRouter, Path as PathParam, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from server.domain.errors import NotFound
 from server.storage.queue_rows import utcnow
 
-from .deps import Issuer, Manager, check_site, run_db
+from .deps import Issuer, Manager, check_site
 from .errors import ApiError, error_response
 from .models import Citizen, PathKey
 from .routes_privacy import verified_id_hash
@@ -37,6 +37,8 @@ router = APIRouter(tags=["appointments"])
 SitePath = Annotated[str, PathKey]
 ServicePath = Annotated[str, PathKey]
 Lang = Annotated[Literal["vi", "en"], Query()]
+_PAGES: dict[tuple[str, str], tuple[dict, str]] = {}
+"""The booking page as rendered for the catalogue it shows (no per-request nonce in it)."""
 
 
 class BookIn(BaseModel):
@@ -84,12 +86,17 @@ async def booking_page(site: SitePath, request: Request, lang: Lang = "vi"):
     if limited is not None:
         return limited
     try:
-        data = await run_in_threadpool(_store(request).catalogue, site)
+        data = _store(request).cached_catalogue(site) or await run_in_threadpool(_store(request).catalogue, site)
     except NotFound:
         return templates.TemplateResponse(request, "track_message.html", {"lang": lang, "reason": "unknown"},
                                           status_code=404)
-    return templates.TemplateResponse(request, "book.html", {"lang": lang, "data": data, "site": site},
-                                      headers={"Cache-Control": "no-store"})
+    key = (site, lang)
+    cached = _PAGES.get(key)
+    if cached is None or cached[0] is not data:  # the catalogue changed (a booking, a new minute)
+        html = templates.get_template("book.html").render({"request": request, "lang": lang, "data": data,
+                                                          "site": site})
+        cached = _PAGES[key] = (data, html)
+    return HTMLResponse(cached[1], headers={"Cache-Control": "no-store"})
 
 
 @router.get("/a/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -113,8 +120,8 @@ async def appointment_qr(token: str, request: Request):
         return limited
     try:
         view = await run_in_threadpool(_store(request).view, token)
-    except NotFound:
-        return Response(status_code=404)
+    except NotFound as err:
+        return error_response(404, err.code, err.message)
     out = io.BytesIO()
     segno.make(view["url"], error="m").save(out, kind="svg", scale=8, border=4, xmldecl=False)
     return Response(out.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
@@ -185,7 +192,7 @@ async def figures(site: SitePath, request: Request, who: Manager,
                   first: Annotated[date | None, Query(alias="from")] = None,
                   last: Annotated[date | None, Query(alias="to")] = None):
     check_site(who, site)
-    today = utcnow().date()
+    today = utcnow().astimezone(request.app.state.dossiers.profile_for(site).tz).date()
     last = last or today
     first = first or last - timedelta(days=6)
     if first > last or (last - first).days > 366:

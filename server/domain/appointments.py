@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,12 +46,16 @@ class Slot:
     end: time
     capacity: int
 
-    @property
+    @cached_property
     def key(self) -> str:
         return self.start.strftime("%H:%M")
 
+    @cached_property
+    def end_key(self) -> str:
+        return self.end.strftime("%H:%M")
+
     def as_dict(self) -> dict[str, Any]:
-        return {"start": self.key, "end": self.end.strftime("%H:%M"), "capacity": self.capacity}
+        return {"start": self.key, "end": self.end_key, "capacity": self.capacity}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from server.domain.errors import InvalidTransition, NotFound
 from .db import Database
 from .phone_verify_store import phone_for_proof
 from .queue_rows import utcnow
-from .tables import appointment_plans, appointment_slot_counts, appointments, notices, services, sites, tickets
+from .tables import appointment_plans, appointment_slot_counts, appointments, services, sites, tickets
 
 log = logging.getLogger(__name__)
 TOKEN_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -60,6 +60,12 @@ class AppointmentStore:
         self.id_key = id_key
         self.public_url = public_url.rstrip("/")
         self.notifier = notifier
+        self._version = 0
+        self._catalogue: dict[str, tuple[tuple[int, str], dict[str, Any]]] = {}
+        db.on_commit(self._changed)
+
+    def _changed(self) -> None:
+        self._version += 1  # any committed write: the next catalogue is read afresh
 
     # ---- the manager's plan -----------------------------------------------------------------
     def _service_row(self, conn: Connection, site: str, service: str):
@@ -96,8 +102,27 @@ class AppointmentStore:
 
     # ---- what a citizen sees ----------------------------------------------------------------
     def catalogue(self, site: str, now: datetime | None = None) -> dict[str, Any]:
-        """The booking page's data: the centre and, per bookable service, its days and places left."""
+        """The booking page's data: the centre and, per bookable service, its days and places left.
+
+        Kept until the next committed write or the next minute (a slot that just passed), so fifty
+        phones opening the page cost one read; a booking still checks the place in its own
+        transaction."""
         now = now or utcnow()
+        data = self.cached_catalogue(site, now)
+        if data is None:
+            data = self._read_catalogue(site, now)
+            self._catalogue[site] = ((self._version, now.strftime("%Y%m%d%H%M")), data)
+        return data
+
+    def cached_catalogue(self, site: str, now: datetime | None = None) -> dict[str, Any] | None:
+        """The catalogue if still current (no I/O: the page answers without a thread hop), else None."""
+        now = now or utcnow()
+        cached = self._catalogue.get(site)
+        if cached is not None and cached[0] == (self._version, now.strftime("%Y%m%d%H%M")):
+            return cached[1]
+        return None
+
+    def _read_catalogue(self, site: str, now: datetime) -> dict[str, Any]:
         profile = self.dossiers.profile_for(site)
         with self.db.read() as conn:
             rows = conn.execute(select(services, appointment_plans.c.plan).join(appointment_plans, and_(
@@ -123,10 +148,10 @@ class AppointmentStore:
         for day in days:
             slots = []
             for slot in ap.slots_on(plan, profile.calendar, day):
-                if slot.capacity == 0 or ap.window(day, slot, profile.tz)[1] <= now:
+                if slot.capacity == 0 or (day == today and ap.window(day, slot, profile.tz)[1] <= now):
                     continue
                 left = max(0, slot.capacity - taken.get((day, slot.key), 0))
-                slots.append({"start": slot.key, "end": slot.end.strftime("%H:%M"), "left": left})
+                slots.append({"start": slot.key, "end": slot.end_key, "left": left})
             if slots:
                 out.append({"day": day.isoformat(), "slots": slots,
                             "label_vi": f"{WEEKDAYS_VI[day.weekday()]}, {day:%d/%m}",
@@ -143,8 +168,7 @@ class AppointmentStore:
                 tickets.c.id == row.ticket_id)).first()
             if t is not None:
                 ticket = {"number": q.format_number(t.prefix, t.number), "track_url": f"{self.public_url}/t/{t.token}"}
-        end = row.window_end.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) if profile is None else \
-            row.window_end.astimezone(profile.tz)
+        end = row.window_end.astimezone((profile or self.dossiers.profile(conn, row.site)).tz)
         return {"token": row.token, "code": ap.confirmation_code(row.token), "site": row.site, "centre": centre,
                 "service": {"id": row.service, "name_vi": svc.name_vi if svc else row.service,
                             "name_en": (svc.name_en or svc.name_vi) if svc else row.service},
@@ -271,8 +295,9 @@ class AppointmentStore:
         with self.db.write() as conn:
             conn.execute(update(appointments).where(appointments.c.id == row.id, appointments.c.status == "booked")
                          .values(status="arrived", ticket_id=ticket["id"], changed_at=now, phone=None))
+        when = "early" if now < row.window_start else "late" if now > row.window_end else "in_window"
         ticket["appointment"] = {"code": ap.confirmation_code(row.token), "start": row.start,
-                                 "in_window": row.window_start <= now <= row.window_end}
+                                 "in_window": when == "in_window", "when": when}
         return ticket, created
 
     # ---- reminders and the day's end --------------------------------------------------------
@@ -330,6 +355,10 @@ class AppointmentStore:
                     .values(status="no_show", changed_at=now, phone=None)).rowcount
             changed += conn.execute(update(appointments).where(
                 appointments.c.status != "booked", appointments.c.phone.is_not(None)).values(phone=None)).rowcount
+            # a reminder still pending once its day came (the server was off the evening before)
+            changed += conn.execute(update(appointments).where(
+                appointments.c.reminder == "pending", appointments.c.status != "booked").values(
+                reminder="failed", reminder_detail="not sent the day before (the server was not running)")).rowcount
         return changed
 
     def chores(self) -> None:
@@ -338,45 +367,6 @@ class AppointmentStore:
 
     # ---- what the director sees -------------------------------------------------------------
     def figures(self, site: str, first: date, last: date) -> dict[str, Any]:
-        """Per service and day: booked, arrived, no-show, cancelled; walk-in vs appointment
-        tickets; notices (turn-is-near, reminders) sent / failed."""
-        with self.db.read() as conn:
-            rows = conn.execute(select(appointments.c.day, appointments.c.service, appointments.c.status,
-                                       func.count()).where(appointments.c.site == site, appointments.c.day >= first,
-                                                           appointments.c.day <= last)
-                                .group_by(appointments.c.day, appointments.c.service, appointments.c.status)).all()
-            booked: dict[tuple, dict[str, int]] = {}
-            for day, service, status, count in rows:
-                cell = booked.setdefault((day, service), {"booked": 0, "arrived": 0, "no_show": 0, "cancelled": 0,
-                                                          "waiting": 0})
-                cell["booked"] += count
-                cell["waiting" if status == "booked" else status] += count
-            kinds = conn.execute(select(tickets.c.window_start.is_not(None).label("booked"), func.count()).where(
-                tickets.c.site == site, tickets.c.day >= first, tickets.c.day <= last)
-                .group_by(tickets.c.window_start.is_not(None))).all()
-            by_kind = {"appointment": 0, "walk_in": 0}
-            for is_booked, count in kinds:
-                by_kind["appointment" if is_booked else "walk_in"] += count
-            total = sum(by_kind.values())
-            near = dict(conn.execute(select(notices.c.status, func.count()).where(
-                notices.c.site == site, notices.c.day >= first, notices.c.day <= last)
-                .group_by(notices.c.status)).all())
-            reminders = dict(conn.execute(select(appointments.c.reminder, func.count()).where(
-                appointments.c.site == site, appointments.c.day >= first,
-                appointments.c.day <= last).group_by(appointments.c.reminder)).all())
-            names = dict(conn.execute(select(services.c.id, services.c.name_vi).where(services.c.site == site)).all())
-        failed = ("failed", "unknown", "dropped")
-        totals = {k: sum(c[k] for c in booked.values()) for k in ("booked", "arrived", "no_show", "cancelled")}
-        return {
-            "site": site, "from": first.isoformat(), "to": last.isoformat(),
-            "appointments": [{"day": d.isoformat(), "service": s, "service_name": names.get(s, s),
-                              **{k: v for k, v in c.items() if k != "waiting"},
-                              "not_yet": c["waiting"]} for (d, s), c in sorted(booked.items())],
-            "totals": totals,
-            "tickets": {**by_kind, "appointment_pct": round(100 * by_kind["appointment"] / total, 1) if total else None},
-            "notices": {"turn_near": {"sent": near.get("sent", 0), "failed": sum(near.get(k, 0) for k in failed),
-                                      "pending": sum(near.get(k, 0) for k in ("pending", "sending", "handed"))},
-                        "reminders": {"sent": reminders.get("sent", 0),
-                                      "failed": sum(reminders.get(k, 0) for k in failed),
-                                      "pending": sum(reminders.get(k, 0) for k in ("pending", "handed"))}},
-        }
+        from .appointment_figures import appointment_figures
+
+        return appointment_figures(self.db, site, first, last)

@@ -17,9 +17,12 @@ import threading
 import uuid
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 DB = os.environ.get("FLOOR_DB", "floor.sqlite3")
+PAGE = "<!doctype html><title>floor</title>" + "x" * int(os.environ.get("FLOOR_PAGE_BYTES", "8000"))
+"""The booking page's floor (bench_booking): a fixed page of the real page's size, no database."""
 SYNCHRONOUS = os.environ.get("FLOOR_SYNCHRONOUS", "FULL")
 _local = threading.local()
 app = FastAPI()
@@ -55,6 +58,11 @@ def issue(body: Body) -> dict:
                        (body.service, body.idempotency_key, uuid.uuid4().hex))
     conn.execute("COMMIT")
     return {"id": cur.lastrowid, "service": body.service}
+
+
+@app.get("/page", response_class=HTMLResponse)
+def page() -> HTMLResponse:
+    return HTMLResponse(PAGE, headers={"Cache-Control": "no-store"})
 
 
 if __name__ == "__main__":

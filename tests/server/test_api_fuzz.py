@@ -91,6 +91,7 @@ def session():
         yield s
 
 
+@pytest.mark.timeout(1500)  # one test walks ~60 operations; on a busy two-core machine 600 s was not enough
 def test_no_operation_answers_500_or_a_shapeless_error(site, schema, session):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20, "the schema lost operations"
@@ -118,11 +119,12 @@ SEGMENTS = st.one_of(
 
 
 def test_html_pages_answer_html_or_the_error_shape(site):
-    """``/t/{token}`` and ``/dashboard/{site}`` are not in the schema (they are pages); fuzz them too."""
+    """``/t/{token}``, ``/dashboard/{site}``, ``/hen/{site}`` and ``/a/{token}`` are not in the schema
+    (they are pages); fuzz them too."""
     with httpx.Client(base_url=site.base_url, trust_env=False, timeout=30) as client:
 
         @FUZZ
-        @given(segment=SEGMENTS, page=st.sampled_from(["/t/", "/dashboard/"]), lang=st.sampled_from(["vi", "en", "xx"]))
+        @given(segment=SEGMENTS, page=st.sampled_from(["/t/", "/dashboard/", "/hen/", "/a/"]), lang=st.sampled_from(["vi", "en", "xx"]))
         def run(segment, page, lang):
             response = client.get(page + quote(segment, safe="%/"), params={"lang": lang})
             what = problem(response.status_code, response.headers.get("content-type", ""), response.content,

@@ -165,3 +165,37 @@ def test_plan_rules_in_the_domain():
     with pytest.raises(ap.BookingRefused) as refused:
         ap.check_bookable(plan, cal, date(2026, 12, 12), "08:00", datetime(2026, 12, 10, 1, 0, tzinfo=TZ), TZ)
     assert refused.value.code == "day_closed" and refused.value.message.startswith("Ngày 12/12/2026 trung tâm không làm việc.")
+
+
+def test_call_order_before_inside_and_after_the_window():
+    """The domain's order: a booked ticket is a walk-in before its slot, first inside it, a walk-in after."""
+    from server.domain import queue as q
+
+    t0 = datetime(2026, 12, 7, 1, 0, tzinfo=TZ)  # 08:00 local
+    counter = q.Counter("1", "demo", "Quầy 1", ["hotich"], q.CounterStatus.OPEN)
+
+    def ticket(i, minutes, window=None):
+        return q.Ticket(i, "demo", "hotich", "A", i, t0.date(), t0 + timedelta(minutes=minutes),
+                        window_start=window[0] if window else None, window_end=window[1] if window else None)
+
+    walk_ins = [ticket(1, 0), ticket(2, 5)]
+    booked = ticket(3, 10, (t0 + timedelta(minutes=30), t0 + timedelta(minutes=90)))
+    pool = [*walk_ins, booked]
+    assert q.pick_next(counter, pool, None, t0 + timedelta(minutes=20)).id == 1  # early: a walk-in
+    assert q.pick_next(counter, pool, None, t0 + timedelta(minutes=30)).id == 3  # the slot starts
+    assert q.pick_next(counter, pool, None, t0 + timedelta(minutes=90)).id == 3  # its last minute
+    assert q.pick_next(counter, pool, None, t0 + timedelta(minutes=91)).id == 1  # after: by check-in time
+
+
+def test_late_check_in_is_a_walk_in(site):
+    today = local_now().date()
+    open_days(site, today)
+    slot = slot_around_now(2)
+    site.client("giamdoc").put("/api/v1/sites/demo/appointment-plans/hotich", json={"slots": [slot]})
+    web = site.client()
+    proof = verify(site, web, "0912 345 678", "+84912345678")
+    a = web.post("/api/v1/sites/demo/appointments", json={
+        "service": "hotich", "day": today.isoformat(), "start": slot["start"], "proof": proof}).json()
+    end = datetime.combine(today, time.fromisoformat(slot["end"]), TZ)
+    ticket, created = site.app.state.appointments.check_in("demo", a["token"], now=end + timedelta(minutes=1))
+    assert created and ticket["appointment"]["when"] == "late" and ticket["appointment"]["in_window"] is False

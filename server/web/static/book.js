@@ -1,6 +1,8 @@
 // The booking page: choose a service and a slot, confirm the phone by SMS code, book. No framework.
 (function () {
-  var cfg = window.MOTCUA_BOOK, en = cfg.lang === "en";
+  var cfgNode = document.getElementById("book-cfg");
+  // no inline script: the page carries no nonce, so the server can reuse it for every phone
+  var cfg = {site: cfgNode.getAttribute("data-site"), lang: cfgNode.getAttribute("data-lang")}, en = cfg.lang === "en";
   var chosen = {service: null, day: null, start: null, label: ""}, verification = null, proof = null;
   var KEY = "motcua.booking." + cfg.site;
   function $(id) { return document.getElementById(id); }
