@@ -26,6 +26,9 @@ from tests.support.province import Province, chain_breaks, post_batch, synthetic
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
+# A site's journal opens with its profile (kind "site", seq 1: name, time zone, calendar settings —
+# what the province needs to judge its dossiers), so N tickets make N + 1 events.
+
 
 @pytest.fixture
 def province(postgres_server, tmp_path):
@@ -95,9 +98,9 @@ def test_a_site_pushes_its_journal_once_and_replayed_batches_count_nothing(provi
             r = httpx.post(f"{site.base_url}/api/v1/sites/demo/tickets", json={"service": "hotich", "idempotency_key": f"live-ticket-{i}"},
                            headers={"Authorization": f"Bearer {kiosk}"})
             assert r.status_code == 201, r.text
-        province.wait_for_head("demo", 305)
+        province.wait_for_head("demo", 306)
         rows = site_rows(site_db(tmp_path))
-        assert len(rows) == 305 and same_events(province, rows) and chain_breaks(province.events("demo")) == []
+        assert len(rows) == 306 and same_events(province, rows) and chain_breaks(province.events("demo")) == []
 
         batch = [journal.JournalEvent(*r).as_dict() for r in rows[:100]]
         answers = []
@@ -112,12 +115,12 @@ def test_a_site_pushes_its_journal_once_and_replayed_batches_count_nothing(provi
             t.start()
         for t in threads:
             t.join()
-        assert [(a.status_code, a.json()["added"], a.json()["seq"]) for a in answers] == [(200, 0, 305)] * 6
+        assert [(a.status_code, a.json()["added"], a.json()["seq"]) for a in answers] == [(200, 0, 306)] * 6
         assert same_events(province, rows)
 
         doctor = subprocess.run([sys.executable, "-m", "motcua", "doctor", "--wait", "0"], env=site.env(),
                                 cwd=site.workdir, capture_output=True, text=True)
-        assert "sync" in doctor.stdout and "in step with the province (seq 305)" in doctor.stdout, doctor.stdout
+        assert "sync" in doctor.stdout and "in step with the province (seq 306)" in doctor.stdout, doctor.stdout
     finally:
         site.stop()
 
@@ -133,11 +136,11 @@ def test_a_site_killed_mid_push_resumes_from_the_province_head(province, tmp_pat
     assert 100 <= held < 1500  # killed with most of the backlog still to send
     site.start()
     try:
-        province.wait_for_head("demo", 1500)
+        province.wait_for_head("demo", 1501)
     finally:
         site.stop()
     rows = site_rows(site_db(tmp_path))
-    assert same_events(province, rows) and len({e.seq for e in province.events("demo")}) == 1500
+    assert same_events(province, rows) and len({e.seq for e in province.events("demo")}) == 1501
 
 
 def test_a_replica_killed_mid_ingest_loses_and_doubles_nothing(province, tmp_path):
@@ -147,14 +150,15 @@ def test_a_replica_killed_mid_ingest_loses_and_doubles_nothing(province, tmp_pat
     add_tickets(site_db(tmp_path), 2000)
     rows = site_rows(site_db(tmp_path))
     events = [journal.JournalEvent(*r).as_dict() for r in rows]
-    site_head = {"seq": 2000, "hash": rows[-1].hash}
+    last = len(rows)  # 2,000 tickets and the site's profile
+    site_head = {"seq": last, "hash": rows[-1].hash}
     alive = list(province.replicas)
     refused = []
 
     def sender(n):
         head, turn = 0, n
         with httpx.Client(timeout=30) as client:
-            while head < 2000:
+            while head < last:
                 replica = alive[turn % len(alive)]
                 turn += 1
                 try:
@@ -176,7 +180,7 @@ def test_a_replica_killed_mid_ingest_loses_and_doubles_nothing(province, tmp_pat
         t.join(timeout=120)
     assert refused == []
     held = province.events("demo")
-    assert [e.seq for e in held] == list(range(1, 2001)) and same_events(province, rows)
+    assert [e.seq for e in held] == list(range(1, last + 1)) and same_events(province, rows)
     assert province.site_row("demo").broken is None
 
 
@@ -187,7 +191,7 @@ def test_a_site_restored_from_an_older_backup_is_named_and_never_merged(province
     db_file = tmp_path / "site" / "site.sqlite3"
     add_tickets(url, 100, "before")
     site = site_process(tmp_path, province, key).start()
-    province.wait_for_head("demo", 100)
+    province.wait_for_head("demo", 101)
     site.stop()
     backup = tmp_path / "backup.sqlite3"
     src, dst = sqlite3.connect(db_file), sqlite3.connect(backup)
@@ -197,7 +201,7 @@ def test_a_site_restored_from_an_older_backup_is_named_and_never_merged(province
     dst.close()
     add_tickets(url, 50, "after")
     site.start()
-    province.wait_for_head("demo", 150)
+    province.wait_for_head("demo", 151)
     site.stop()
     held = [(e.seq, e.hash) for e in province.events("demo")]
 
@@ -208,7 +212,7 @@ def test_a_site_restored_from_an_older_backup_is_named_and_never_merged(province
     wait_for(lambda: province.site_row("demo").broken, what="the site to be flagged")
     site.stop()
     broken = province.site_row("demo").broken
-    assert "site demo went back" in broken and "up to seq 100" in broken and "holds 150" in broken
+    assert "site demo went back" in broken and "up to seq 101" in broken and "holds 151" in broken
     assert [(e.seq, e.hash) for e in province.events("demo")] == held
 
     add_tickets(url, 60, "restored")  # the restored site writes a different seq 101..160
@@ -219,11 +223,11 @@ def test_a_site_restored_from_an_older_backup_is_named_and_never_merged(province
         wait_for(lambda: _site_error(url), what="the site to record the refusal")
     finally:
         site.stop()
-    assert "site demo forked at seq 150" in province.site_row("demo").broken
+    assert "site demo forked at seq 151" in province.site_row("demo").broken
     assert [(e.seq, e.hash) for e in province.events("demo")] == held
     assert "chain_" in _site_error(url)
     status = province.cli("province", "status")
-    assert status.startswith("demo: 150 events") and "CHAIN BROKEN" in status
+    assert status.startswith("demo: 151 events") and "CHAIN BROKEN" in status
 
 
 def test_a_restored_site_is_rebased_onto_the_province_chain_and_loses_nothing(province, tmp_path):
@@ -234,7 +238,7 @@ def test_a_restored_site_is_rebased_onto_the_province_chain_and_loses_nothing(pr
     db_file = tmp_path / "site" / "site.sqlite3"
     add_tickets(url, 40, "before")
     site = site_process(tmp_path, province, key).start()
-    province.wait_for_head("demo", 40)
+    province.wait_for_head("demo", 41)
     site.stop()
     backup = tmp_path / "backup.sqlite3"
     src, dst = sqlite3.connect(db_file), sqlite3.connect(backup)
@@ -244,34 +248,34 @@ def test_a_restored_site_is_rebased_onto_the_province_chain_and_loses_nothing(pr
     dst.close()
     add_tickets(url, 30, "lost")  # pushed, then lost at the site by the restore
     site.start()
-    province.wait_for_head("demo", 70)
+    province.wait_for_head("demo", 71)
     site.stop()
     held = [(e.seq, e.event_id, e.hash) for e in province.events("demo")]
     for extra in ("-wal", "-shm"):
         (tmp_path / "site" / f"site.sqlite3{extra}").unlink(missing_ok=True)
     db_file.write_bytes(backup.read_bytes())
-    add_tickets(url, 25, "restored")  # the restored site writes seq 41..65, other events than the province's
-    new_ids = [r.event_id for r in site_rows(url) if r.seq > 40]
+    add_tickets(url, 25, "restored")  # the restored site writes seq 42..66, other events than the province's
+    new_ids = [r.event_id for r in site_rows(url) if r.seq > 41]
     site.start()
     wait_for(lambda: province.site_row("demo").broken, what="the fork to be flagged")
 
     told = site.cli("sync", "rebase")  # while the site's server runs
-    assert "share events 1–40" in told and "30 events (41–70) exist only at the province" in told
-    assert "marker is seq 71" in told and "25 later events are now 72–96" in told
+    assert "share events 1–41" in told and "30 events (42–71) exist only at the province" in told
+    assert "marker is seq 72" in told and "25 later events are now 73–97" in told
     assert "motcua province clear demo" in told
     province.cli("province", "clear", "demo")
     try:
-        province.wait_for_head("demo", 96)
+        province.wait_for_head("demo", 97)
         wait_for(lambda: _site_lag(url) == 0, what="the site to see itself in step")
     finally:
         site.stop()
     events = province.events("demo")
     assert chain_breaks(events) == []  # one unbroken chain from seq 1, hashes recomputed at the province
-    assert [(e.seq, e.event_id, e.hash) for e in events[:70]] == held  # what it held is untouched
-    assert events[70].kind == "rebase"
-    assert json.loads(events[70].body) == {"fork_seq": 40, "province_seq": 70, "only_at_province": 30, "moved": 25}
-    assert [e.event_id for e in events[71:]] == new_ids  # the site's events, in their order, none twice
-    assert [(r.seq, r.hash) for r in site_rows(url) if r.seq > 40] == [(e.seq, e.hash) for e in events[70:]]
+    assert [(e.seq, e.event_id, e.hash) for e in events[:71]] == held  # what it held is untouched
+    assert events[71].kind == "rebase"
+    assert json.loads(events[71].body) == {"fork_seq": 41, "province_seq": 71, "only_at_province": 30, "moved": 25}
+    assert [e.event_id for e in events[72:]] == new_ids  # the site's events, in their order, none twice
+    assert [(r.seq, r.hash) for r in site_rows(url) if r.seq > 41] == [(e.seq, e.hash) for e in events[71:]]
     assert "not forked" in site.cli("sync", "rebase")
     assert not province.site_row("demo").broken
 
@@ -362,11 +366,11 @@ def test_while_the_province_is_unreachable_the_site_keeps_working_shows_the_lag_
 
         wait_for(lambda: "unreachable" in sync_check()["detail"], what="the failed try to show")
         lagging = sync_check()
-        assert lagging["level"] == "warn" and lagging["detail"].startswith("chưa đồng bộ: 41 sự kiện, từ ")
+        assert lagging["level"] == "warn" and lagging["detail"].startswith("chưa đồng bộ: 42 sự kiện, từ ")
         assert 'id="sync-line"' in httpx.get(f"{site.base_url}/dashboard/demo").text
 
         province.replicas.append(replica.start())  # the WAN is back
-        province.wait_for_head("demo", 41)
+        province.wait_for_head("demo", 42)
         wait_for(lambda: "in step" in sync_check()["detail"], what="the lag to clear")
         assert sync_check()["level"] == "ok" and same_events(province, site_rows(site_db(tmp_path)))
     finally:
@@ -386,8 +390,8 @@ def test_through_haproxy_a_replica_killed_while_the_site_catches_up_costs_nothin
     try:
         wait_for(lambda: province.site_row("demo").head_seq >= 200, what="the catch-up to be under way")
         province.replicas[0].kill9()
-        assert province.site_row("demo").head_seq < 1500  # killed while batches were still coming
-        province.wait_for_head("demo", 1500)
+        assert province.site_row("demo").head_seq < 1501  # killed while batches were still coming
+        province.wait_for_head("demo", 1501)
     finally:
         site.stop()
         proxy.stop()
