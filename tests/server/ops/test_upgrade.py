@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import insert, text
+from sqlalchemy import column, insert, text
+from sqlalchemy import table as sa_table
 
 from server.storage import migrate, tables
 from server.storage.db import Database
@@ -35,8 +36,12 @@ def previous_release_database(url: str) -> str:
             conn.execute(insert(tables.counters).values(site="demo", id="1", label="Quầy 1",
                                                         services=json.dumps(["hotich"]), status="closed"))
             conn.execute(insert(tables.ticket_sequences).values(site="demo", prefix="A", day=day, last_number=3))
+            # the columns that release had (today's table adds columns with Python-side defaults)
+            old_tickets = sa_table("tickets", *(column(c, tables.tickets.c[c].type) for c in (
+                "site", "service", "prefix", "number", "day", "issued_at", "status", "recall_count",
+                "transfer_count", "idempotency_key", "token")))
             for n in (1, 2, 3):
-                conn.execute(insert(tables.tickets).values(
+                conn.execute(insert(old_tickets).values(
                     site="demo", service="hotich", prefix="A", number=n, day=day, issued_at=now, status="waiting",
                     recall_count=0, transfer_count=0, idempotency_key=f"old-{n}", token=secrets.token_urlsafe(24)))
         with db.read() as conn:
