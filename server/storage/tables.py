@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -156,7 +157,7 @@ tickets = Table(
     Column("citizen_name", String(120)),
     Column("source", String(40)),
     # remote tickets (revision 0015): taken from a phone, called only once checked in
-    Column("remote", Boolean, nullable=False, default=False),
+    Column("remote", Boolean, nullable=False, server_default=false()),  # no Python default: older schemas
     Column("checked_in_at", UTCDateTime),
     Column("phone_key", String(64)),  # keyed hash of the phone that took a remote ticket: its daily limit
     # an appointment's slot (server/domain/appointments.py): inside it the ticket goes before walk-ins
