@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, select
 
 from devices.mqtt import Topics, envelope
+from server import privacy
 from server.domain import queue as q
 from server.domain.errors import NotFound
 
@@ -142,6 +143,14 @@ class QueueReads:
             "pause_reason": counter.pause_reason,
         }
 
+    @classmethod
+    def counter_state(cls, counter: q.Counter, ticket: q.Ticket | None) -> dict[str, Any]:
+        """The ``counters/<id>/state`` payload: the view with the pause reason masked as on public
+        pages (the hall shows it, and the province board's bridge carries it off the site)."""
+        view = cls.counter_view(counter, ticket)
+        view["pause_reason"] = privacy.mask_public_text(view["pause_reason"])
+        return view
+
     def _view(self, conn: Connection, ticket: q.Ticket, token: str | None = None, ahead: int | None = None):
         if token is None:
             token = conn.execute(select(tickets.c.token).where(tickets.c.id == ticket.id)).scalar_one()
@@ -193,7 +202,7 @@ class QueueReads:
             for row in conn.execute(select(counters).where(counters.c.site == site)).all():
                 counter = _counter_from_row(row)
                 ticket = self._ticket(conn, counter.current_ticket_id) if counter.current_ticket_id else None
-                out.append((topics.counter_state(counter.id), envelope(self.counter_view(counter, ticket), now)))
+                out.append((topics.counter_state(counter.id), envelope(self.counter_state(counter, ticket), now)))
             for row in conn.execute(select(services.c.id).where(services.c.site == site, services.c.active)).all():
                 out.append((topics.queue_state(row.id), envelope(self._queue_state(conn, site, row.id, day), now)))
         return out

@@ -364,7 +364,7 @@ class QueueStore(QueueReads):
         if ticket is None and counter.current_ticket_id is not None:
             ticket = self._ticket(conn, counter.current_ticket_id)
         outbox.append(conn, counter.site, "counter_state", Topics(counter.site).counter_state(counter.id),
-                      self.counter_view(counter, ticket), retain=True, now=now)
+                      self.counter_state(counter, ticket), retain=True, now=now)
 
     def _emit_queue_state(self, conn, site: str, service_id: str, day, now, last_called: str | None = None,
                           speed: tuple[list[float], int] | None = None, counts: dict | None = None) -> None:

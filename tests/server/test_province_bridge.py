@@ -113,6 +113,11 @@ def test_a_call_at_the_site_appears_on_the_province_broker_under_the_sites_prefi
         kiosk.publish("motcua/v1/demo/devices/kiosk-1/status", json.dumps({"kind": "printer", "ok": False}), qos=1).wait_for_publish(5)
         kiosk.disconnect()
         kiosk.loop_stop()
+        with site.client("canbo1") as official:  # a reason an official typed leaves the site masked
+            r = official.post("/api/v1/sites/demo/counters/1/pause", json={"reason": "Nghỉ ốm, gọi 0912345678"})
+            assert r.status_code == 200, r.text
+        (_, paused, _), = board.wait_for(lambda m: m[0] == "motcua/v1/demo/counters/1/state" and m[1]["status"] == "paused")
+        assert paused["pause_reason"] == "Nghỉ ốm, gọi ***"
         number2 = call_one(site, "2")  # a later call, so anything forwarded before it has arrived
         board.wait_for(lambda m: m[0] == "motcua/v1/demo/calls" and m[1]["ticket"] == number2)
         assert {t.split("/", 3)[3].split("/")[0] for t, _, _ in board.messages} == {"calls", "counters", "queues", "bridge"}
