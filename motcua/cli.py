@@ -203,7 +203,8 @@ def _mount_optional() -> None:
     if devices_app is not None:
         app.add_typer(devices_app, name="devices", help="Check printers, card readers and displays on site")
     importlib.import_module("motcua.tokens").register(app)  # motcua token list|issue|revoke
-    for module in ("kiosk.cli", "counter.cli", "motcua.ops_cli", "motcua.device_cli", "motcua.province_cli"):
+    for module in ("kiosk.cli", "counter.cli", "motcua.ops_cli", "motcua.device_cli", "motcua.province_cli",
+                   "motcua.sync_cli"):
         try:
             part = importlib.import_module(module)
         except ImportError as err:

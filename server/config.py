@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     """How often the up-sync looks for new events when it is in step."""
     sync_max_backoff_s: float = Field(default=60.0, gt=0)
     """The longest wait between tries while the province is unreachable."""
+    sync_keep_days: float = Field(default=30.0, ge=0)
+    """Journal events the province acknowledged are deleted from the site after this many days (0: never)."""
 
     @field_validator("public_url")
     @classmethod

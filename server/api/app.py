@@ -112,7 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.role == "site" and settings.province_url and settings.province_key:
             upsync = UpSync(db, settings.site, settings.province_url, settings.province_key,
                             batch=settings.sync_batch, interval_s=settings.sync_interval_s,
-                            max_backoff_s=settings.sync_max_backoff_s).start()
+                            max_backoff_s=settings.sync_max_backoff_s, keep_days=settings.sync_keep_days).start()
         app.state.upsync = upsync
         if settings.role == "province":
             app.state.province = ProvinceStore(db)

@@ -87,6 +87,20 @@ async def head(site: str, request: Request) -> dict:
     return await run_in_threadpool(_store(request).head, site)
 
 
+@router.get("/api/v1/province/sites/{site}/events/{seq}/hash",
+            summary="The hash the province holds for one of a site's events (province role)",
+            description="`{site, seq, hash}`; `hash` is null when the province does not hold that seq. Signed like "
+                        "`…/head`. Used by `motcua sync rebase` at a restored site to find where its chain and the "
+                        "province's part.")
+async def event_hash(site: str, seq: int, request: Request) -> dict:
+    signed, _ = await _signed_site(request, b"")
+    if signed != site:
+        raise ApiError(403, "wrong_site", f"signed by site {signed}, asked about {site}")
+    if not 0 <= seq < 2**31:
+        raise ApiError(422, "invalid_seq", f"seq {seq}: write a number from 0")
+    return await run_in_threadpool(_store(request).hash_at, site, seq)
+
+
 @router.post("/api/v1/province/ingest", summary="Take a batch of a site's journal (province role)",
              description="Body `{site, site_head: {seq, hash}, events: [{seq, event_id, kind, at, body, prev_hash, "
                          "hash}]}` signed by the site's key. Inserted once, keyed by (site, seq); answers "

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from .outbox import next_site_sequence
-from .tables import sync_journal, sync_state
+from .tables import site_sequences, sync_journal, sync_state
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of a site's first event."""
@@ -125,3 +125,75 @@ def save_state(conn: Connection, site: str, **values: Any) -> None:
     if conn.execute(select(sync_state.c.site).where(sync_state.c.site == site)).first() is None:
         conn.execute(insert(sync_state).values(site=site, acked_seq=0))
     conn.execute(sync_state.update().where(sync_state.c.site == site).values(**values))
+
+
+def prune(conn: Connection, site: str, before: datetime) -> int:
+    """Delete events the province has acknowledged and that are older than ``before``. → rows deleted.
+
+    The acknowledged event itself is always kept: the next push starts at it (the overlap that lets
+    the province see a fork), and a site whose province never answered keeps its whole journal.
+    """
+    acked = conn.execute(select(sync_state.c.acked_seq).where(sync_state.c.site == site)).scalar() or 0
+    if acked <= 1:
+        return 0
+    return conn.execute(delete(sync_journal).where(
+        sync_journal.c.site == site, sync_journal.c.seq < acked, sync_journal.c.at < stamp(before))).rowcount
+
+
+REBASE = "rebase"
+"""The kind of the marker event a re-based site writes right after the province's head."""
+_SHIFT = 1_000_000_000
+"""Renumbering goes through seq + _SHIFT so that no two rows ever share a (site, seq) on the way."""
+
+
+@dataclass(frozen=True)
+class Rebased:
+    fork_seq: int  # the last event the site and the province share
+    province_seq: int  # what the province held
+    moved: int  # the site's events after the fork, now after the marker
+    first_seq: int  # the marker's seq (province_seq + 1)
+    last_seq: int
+
+
+def rebase_onto(conn: Connection, site: str, fork_seq: int, province_seq: int, province_hash: str,
+                now: datetime, batch: int = 500) -> Rebased:
+    """Re-chain the site's events after ``fork_seq`` onto the province's head, in one transaction.
+
+    After a restore from an older backup the site's events after the fork reuse numbers the
+    province already holds for events that now exist only there. This writes a marker event at
+    ``province_seq + 1`` (``prev_hash`` = the province's head hash; body: what was shared, what
+    exists only at the province, how many events moved) and renumbers the site's later events after
+    it, recomputing their hashes; event ids, kinds, times and bodies are kept. Nothing the province
+    holds is touched: the events only it has stay the record of that period.
+    """
+    # The journal's sequence row first: on PostgreSQL this waits for, then holds off, every writer
+    # that journals (``record`` bumps the same row); on SQLite the write transaction already does.
+    last = next_site_sequence(conn, site, SEQUENCE) - 1
+    if fork_seq > min(last, province_seq):
+        raise ValueError(f"fork at {fork_seq} is past the site ({last}) or the province ({province_seq})")
+    moved = last - fork_seq
+    conn.execute(update(sync_journal).where(sync_journal.c.site == site, sync_journal.c.seq > fork_seq)
+                 .values(seq=sync_journal.c.seq + _SHIFT))
+    marker = province_seq + 1
+    body = canonical({"fork_seq": fork_seq, "province_seq": province_seq, "only_at_province": province_seq - fork_seq,
+                      "moved": moved})
+    event_id, at = str(uuid.uuid4()), stamp(now)
+    prev = event_hash(site, marker, event_id, REBASE, at, province_hash, body)
+    conn.execute(_INSERT, {"site": site, "seq": marker, "event_id": event_id, "kind": REBASE, "at": at, "body": body,
+                           "prev_hash": province_hash, "hash": prev})
+    seq, old = marker, fork_seq + _SHIFT
+    while True:
+        rows = conn.execute(select(sync_journal).where(sync_journal.c.site == site, sync_journal.c.seq > old)
+                            .order_by(sync_journal.c.seq).limit(batch)).all()
+        if not rows:
+            break
+        for r in rows:
+            seq += 1
+            new_hash = event_hash(site, seq, r.event_id, r.kind, r.at, prev, r.body)
+            conn.execute(update(sync_journal).where(sync_journal.c.site == site, sync_journal.c.seq == r.seq)
+                         .values(seq=seq, prev_hash=prev, hash=new_hash))
+            prev, old = new_hash, r.seq
+    conn.execute(update(site_sequences).where(site_sequences.c.site == site, site_sequences.c.name == SEQUENCE)
+                 .values(value=seq))
+    save_state(conn, site, acked_seq=province_seq, acked_hash=province_hash, error=None)
+    return Rebased(fork_seq, province_seq, moved, marker, seq)

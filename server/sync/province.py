@@ -122,6 +122,14 @@ class ProvinceStore:
             row = self._site(conn, site)
         return {"site": site, **Head(row.head_seq, row.head_hash).as_dict(), "broken": row.broken, "gap": row.gap}
 
+    def hash_at(self, site: str, seq: int) -> dict[str, Any]:
+        """The hash of the site's event ``seq`` as held here (``None`` when not held)."""
+        with self.db.read() as conn:
+            self._site(conn, site)
+            found = conn.execute(select(province_events.c.hash).where(
+                province_events.c.site == site, province_events.c.seq == seq)).scalar()
+        return {"site": site, "seq": seq, "hash": GENESIS if seq == 0 else found}
+
     def ingest(self, site: str, ts: int, site_head: dict[str, Any], events: list[dict[str, Any]],
                now: datetime | None = None) -> dict[str, Any]:
         """Check and insert one batch; returns the held head. Raises :class:`SyncRefused` (after

@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
 
@@ -24,6 +24,8 @@ from server.storage.db import Database
 from . import signing
 
 log = logging.getLogger("server.sync")
+
+PRUNE_EVERY_S = 3600.0
 
 
 class SyncError(Exception):
@@ -38,7 +40,8 @@ class UpSync:
     """``start()``/``stop()``; the constructor does nothing."""
 
     def __init__(self, db: Database, site: str, url: str, key: str, *, batch: int = 500,
-                 interval_s: float = 2.0, max_backoff_s: float = 60.0, timeout_s: float = 30.0) -> None:
+                 interval_s: float = 2.0, max_backoff_s: float = 60.0, timeout_s: float = 30.0,
+                 keep_days: float = 30.0) -> None:
         self.db, self.site, self.key = db, site, key
         self.url = url.rstrip("/")
         self.batch, self.interval_s, self.max_backoff_s, self.timeout_s = batch, interval_s, max_backoff_s, timeout_s
@@ -48,6 +51,9 @@ class UpSync:
         self._thread: threading.Thread | None = None
         self._client: httpx.Client | None = None
         self._last_error: str | None = None
+        self.keep_days = keep_days
+        """Acknowledged events older than this are deleted from the site's journal (0: kept for ever)."""
+        self._pruned_at = 0.0
 
     def start(self) -> "UpSync":
         self._client = httpx.Client(timeout=self.timeout_s)
@@ -105,16 +111,31 @@ class UpSync:
         with self.db.write() as conn:
             journal.save_state(conn, self.site, acked_seq=answer["seq"], acked_hash=answer["hash"],
                                acked_at=datetime.now(timezone.utc), attempt_at=datetime.now(timezone.utc), error=None)
+        if self.keep_days > 0 and time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            with self.db.write() as conn:
+                gone = journal.prune(conn, self.site, datetime.now(timezone.utc) - timedelta(days=self.keep_days))
+            if gone:
+                log.info("up-sync: %d acknowledged journal events older than %g days deleted", gone, self.keep_days)
         if self._last_error is not None:
             log.info("up-sync to %s works again (province holds seq %d)", self.url, answer["seq"])
             self._last_error = None
         return added
+
+    # ---- asked by ``motcua sync rebase`` (no thread) ---------------------------------------
+    def province_head(self) -> tuple[int, str]:
+        return self._fetch_head()
+
+    def province_hash_at(self, seq: int) -> str | None:
+        return self._request("GET", f"/api/v1/province/sites/{self.site}/events/{seq}/hash", b"")["hash"]
 
     def _fetch_head(self) -> tuple[int, str]:
         answer = self._request("GET", f"/api/v1/province/sites/{self.site}/head", b"")
         return answer["seq"], answer["hash"]
 
     def _request(self, method: str, path: str, body: bytes) -> dict:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.timeout_s)
         headers = signing.headers(self.key, self.site, int(time.time()), method, path, body)
         if body:
             headers["Content-Type"] = "application/json"
@@ -142,3 +163,29 @@ class UpSync:
                 journal.save_state(conn, self.site, attempt_at=datetime.now(timezone.utc), error=message[:500])
         except Exception:  # pragma: no cover - the database line of the doctor says why
             pass
+
+
+def rebase(sync: UpSync, now: datetime | None = None) -> journal.Rebased | None:
+    """Re-base a site restored from an older backup onto what the province holds (docs/province.md).
+
+    Finds the last event the site and the province share (hashes chain, so a binary search over
+    seq finds it), then :func:`journal.rebase_onto`. ``None`` when the site is not forked: its
+    journal contains the province's head (it is only behind, or in step, or ahead).
+    """
+    now = now or datetime.now(timezone.utc)
+    held_seq, held_hash = sync.province_head()
+    with sync.db.read() as conn:
+        local_seq, _ = journal.head(conn, sync.site)
+        if local_seq >= held_seq and journal.hash_at(conn, sync.site, held_seq) == held_hash:
+            return None
+    low, high = 0, min(local_seq, held_seq)  # hash at ``low`` is shared; find the highest such seq
+    while low < high:
+        mid = (low + high + 1) // 2
+        with sync.db.read() as conn:
+            mine = journal.hash_at(conn, sync.site, mid)
+        if mine is not None and mine == sync.province_hash_at(mid):
+            low = mid
+        else:
+            high = mid - 1
+    with sync.db.write() as conn:
+        return journal.rebase_onto(conn, sync.site, low, held_seq, held_hash, now)

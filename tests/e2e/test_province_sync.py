@@ -226,6 +226,65 @@ def test_a_site_restored_from_an_older_backup_is_named_and_never_merged(province
     assert status.startswith("demo: 150 events") and "CHAIN BROKEN" in status
 
 
+def test_a_restored_site_is_rebased_onto_the_province_chain_and_loses_nothing(province, tmp_path):
+    """The way forward after a restore: the site re-chains its new events after the province's."""
+    key = province.register("demo")
+    province.start(1)
+    url = site_db(tmp_path)
+    db_file = tmp_path / "site" / "site.sqlite3"
+    add_tickets(url, 40, "before")
+    site = site_process(tmp_path, province, key).start()
+    province.wait_for_head("demo", 40)
+    site.stop()
+    backup = tmp_path / "backup.sqlite3"
+    src, dst = sqlite3.connect(db_file), sqlite3.connect(backup)
+    src.backup(dst)
+    dst.execute("PRAGMA journal_mode=DELETE")
+    src.close()
+    dst.close()
+    add_tickets(url, 30, "lost")  # pushed, then lost at the site by the restore
+    site.start()
+    province.wait_for_head("demo", 70)
+    site.stop()
+    held = [(e.seq, e.event_id, e.hash) for e in province.events("demo")]
+    for extra in ("-wal", "-shm"):
+        (tmp_path / "site" / f"site.sqlite3{extra}").unlink(missing_ok=True)
+    db_file.write_bytes(backup.read_bytes())
+    add_tickets(url, 25, "restored")  # the restored site writes seq 41..65, other events than the province's
+    new_ids = [r.event_id for r in site_rows(url) if r.seq > 40]
+    site.start()
+    wait_for(lambda: province.site_row("demo").broken, what="the fork to be flagged")
+
+    told = site.cli("sync", "rebase")  # while the site's server runs
+    assert "share events 1–40" in told and "30 events (41–70) exist only at the province" in told
+    assert "marker is seq 71" in told and "25 later events are now 72–96" in told
+    assert "motcua province clear demo" in told
+    province.cli("province", "clear", "demo")
+    try:
+        province.wait_for_head("demo", 96)
+        wait_for(lambda: _site_lag(url) == 0, what="the site to see itself in step")
+    finally:
+        site.stop()
+    events = province.events("demo")
+    assert chain_breaks(events) == []  # one unbroken chain from seq 1, hashes recomputed at the province
+    assert [(e.seq, e.event_id, e.hash) for e in events[:70]] == held  # what it held is untouched
+    assert events[70].kind == "rebase"
+    assert json.loads(events[70].body) == {"fork_seq": 40, "province_seq": 70, "only_at_province": 30, "moved": 25}
+    assert [e.event_id for e in events[71:]] == new_ids  # the site's events, in their order, none twice
+    assert [(r.seq, r.hash) for r in site_rows(url) if r.seq > 40] == [(e.seq, e.hash) for e in events[70:]]
+    assert "not forked" in site.cli("sync", "rebase")
+    assert not province.site_row("demo").broken
+
+
+def _site_lag(url):
+    db = Database(url).open()
+    try:
+        with db.read() as conn:
+            return journal.lag(conn, "demo").pending
+    finally:
+        db.close()
+
+
 def _site_error(url):
     db = Database(url).open()
     try:

@@ -122,3 +122,38 @@ def test_the_doctor_says_how_many_events_the_province_lacks_and_since_when_in_lo
     assert sync_line(at).level == "ok"  # just written: not yet a worry
     alone = sync_line(at, url=None)
     assert alone.level == "ok" and "no province configured" in alone.detail
+
+
+def test_pruning_keeps_what_the_province_has_not_acknowledged_and_the_acknowledged_event(tmp_path):
+    """Acknowledged events older than the retention go; the rest, and the overlap event, stay."""
+    from datetime import datetime, timedelta, timezone
+
+    from server.storage import journal
+    from server.storage.db import Database
+    from server.storage import migrate
+    from server.storage.tables import sync_journal
+
+    db = Database(f"sqlite:///{tmp_path / 'j.sqlite3'}").open()
+    try:
+        migrate.upgrade(db)
+        old = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        with db.write() as conn:
+            for i in range(10):
+                journal.record(conn, "s1", "ticket", {"n": i}, old + timedelta(days=i))
+        with db.write() as conn:
+            assert journal.prune(conn, "s1", old + timedelta(days=100)) == 0  # nothing acknowledged yet
+            journal.save_state(conn, "s1", acked_seq=6)
+        with db.write() as conn:
+            assert journal.prune(conn, "s1", old + timedelta(days=3)) == 3  # seq 1-3: acknowledged and old
+        with db.write() as conn:
+            assert journal.prune(conn, "s1", old + timedelta(days=100)) == 2  # seq 4-5; 6 is the overlap
+        with db.read() as conn:
+            left = [r.seq for r in conn.execute(sync_journal.select().order_by(sync_journal.c.seq))]
+            assert left == [6, 7, 8, 9, 10]
+            assert journal.head(conn, "s1")[0] == 10 and journal.lag(conn, "s1").pending == 4
+        with db.write() as conn:
+            assert journal.record(conn, "s1", "ticket", {"n": 10}, old) == 11  # the chain goes on
+            assert journal.hash_at(conn, "s1", 10) == conn.execute(
+                sync_journal.select().where(sync_journal.c.seq == 11)).first().prev_hash
+    finally:
+        db.close()
