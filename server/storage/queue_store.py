@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from devices.mqtt import Topics
@@ -23,11 +23,12 @@ from .notice_store import enqueue_near, erase_phone
 from .queue_claims import Retry, pick, run_claim
 from .queue_reads import QueueReads
 from .queue_rows import (
-    _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _LOCK_COUNTER, _PRIORITY_WAITING, _TICKET_DEFAULTS,
+    _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _LOCK_COUNTER, _SAVE_COUNTER, _SAVE_TICKET,
+    _TICKET_DEFAULTS,
     _counter_from_row, _ticket_from_row, _ticket_values, utcnow,
 )
 from .site_settings import max_wait
-from .tables import counters, ticket_sequences, tickets
+from .tables import ticket_sequences, tickets
 
 _TICKET_REF = re.compile(r"(?P<prefix>[^\W\d_]?)(?P<digits>[0-9]+)")
 """What an official may type to call a ticket: its id ("42") or today's label ("A012"; a site's
@@ -89,11 +90,8 @@ class QueueStore(QueueReads):
             ticket = q.Ticket(id=None, site=site, service=service_id, prefix=svc.prefix, number=number, day=day,
                               issued_at=now, priority=prio)
             # Everyone waiting came before a new ticket; a priority one passes the non-priority ones.
-            counts = self._status_counts(conn, site, service_id, day)
-            if prio:
-                ahead = conn.execute(_PRIORITY_WAITING, {"p_site": site, "p_day": day, "p_service": service_id}).scalar_one()
-            else:
-                ahead = counts.get("waiting", 0)
+            counts, last_called = self._queue_figures(conn, site, service_id, day)
+            ahead = counts["priority_waiting"] if prio else counts["waiting"]
             speed = self._service_speed(conn, site, service_id, day)
             ticket.est_wait_s = q.estimate_wait(ahead, *speed)
             token = secrets.token_urlsafe(16)
@@ -105,8 +103,9 @@ class QueueStore(QueueReads):
                 "source": actor, **_TICKET_DEFAULTS,
             }).scalar_one()
             self._event(conn, ticket, now, "issue", "waiting", None, service_id, actor)
-            counts["waiting"] = counts.get("waiting", 0) + 1
-            self._emit_queue_state(conn, site, service_id, day, now, speed=speed, counts=counts)
+            counts["waiting"] += 1
+            self._emit_queue_state(conn, site, service_id, day, now, last_called=last_called, speed=speed,
+                                   counts=counts)
             return self._view(conn, ticket, token=token, ahead=ahead), True
 
     def _next_number(self, conn: Connection, site: str, prefix: str, day) -> int:
@@ -291,9 +290,7 @@ class QueueStore(QueueReads):
         values = _ticket_values(ticket)
         if official:
             values["official"] = official
-        done = conn.execute(
-            update(tickets).where(tickets.c.id == ticket.id, tickets.c.status == was.value).values(**values)
-        )
+        done = conn.execute(_SAVE_TICKET[bool(official)], {**values, "p_id": ticket.id, "p_was": was.value})
         if done.rowcount != 1:
             raise Retry()
         if self.notify_ahead is not None and ticket.status in q.FINAL:
@@ -301,12 +298,10 @@ class QueueStore(QueueReads):
 
     def _save_counter(self, conn: Connection, counter: q.Counter, official: str | None = None) -> None:
         values = {"status": counter.status.value, "pause_reason": counter.pause_reason,
-                  "current_ticket_id": counter.current_ticket_id}
+                  "current_ticket_id": counter.current_ticket_id, "p_site": counter.site, "p_counter": counter.id}
         if official:
             values["official"] = official
-        conn.execute(
-            update(counters).where(counters.c.site == counter.site, counters.c.id == counter.id).values(**values)
-        )
+        conn.execute(_SAVE_COUNTER[bool(official)], values)
 
     def _event(self, conn, ticket: q.Ticket, now, action, status, counter_id, service, actor, note=None) -> None:
         """The ticket's history row, and the same fact in the sync journal (no citizen data)."""
