@@ -110,21 +110,24 @@ class QueueReads:
         """Tickets of the service today by status (waiting, called, serving), from the index alone."""
         return dict(conn.execute(_STATUS_COUNTS, {"p_site": site, "p_day": day, "p_service": service_id}).all())
 
-    def _queue_figures(self, conn, site: str, service_id: str, day) -> tuple[dict[str, int], str | None]:
-        """({"waiting", "serving", "priority_waiting"}, today's last called number or None): one statement."""
+    def _queue_figures(self, conn, site: str, service_id: str, day) -> dict[str, Any]:
+        """{"waiting", "serving", "priority_waiting", "last_called" (today's, or None)}: one statement."""
         row = conn.execute(_QUEUE_FIGURES, {"p_site": site, "p_day": day, "p_service": service_id}).one()
         last = q.format_number(row.last_prefix, row.last_number) if row.last_number is not None else None
-        return {"waiting": row.waiting, "serving": row.serving, "priority_waiting": row.priority_waiting}, last
+        return {"waiting": row.waiting, "serving": row.serving, "priority_waiting": row.priority_waiting,
+                "last_called": last}
 
     def _queue_state(self, conn, site: str, service_id: str, day, last_called: str | None = None,
                      speed: tuple[list[float], int] | None = None, counts: dict | None = None) -> dict[str, Any]:
-        """``counts``: {"waiting", "serving"} (from :meth:`_queue_figures`) if the caller has them."""
+        """``counts``: what :meth:`_queue_figures` returned, if the caller has it already."""
         if counts is None:
-            counts, last = self._queue_figures(conn, site, service_id, day)
-            last_called = last_called or last
-        elif last_called is None:
-            row = conn.execute(_LAST_CALLED, {"p_site": site, "p_day": day, "p_service": service_id}).first()
-            last_called = q.format_number(row.prefix, row.number) if row else None
+            counts = self._queue_figures(conn, site, service_id, day)
+        if last_called is None:
+            if "last_called" in counts:
+                last_called = counts["last_called"]
+            else:
+                row = conn.execute(_LAST_CALLED, {"p_site": site, "p_day": day, "p_service": service_id}).first()
+                last_called = q.format_number(row.prefix, row.number) if row else None
         waiting = counts.get("waiting", 0)
         return {
             "service": service_id,
