@@ -351,7 +351,8 @@ def main() -> None:
                   f"{r['sqlite: issue tickets/s']:.0f}/s (÷ floor {r['sqlite: issue ÷ floor (mean of before and after)']:.2f}); "
                   f"call→MQTT p99 {r['sqlite: call→MQTT p99 ms']:.1f} ms; bare commit p99 "
                   f"{r['machine: bare SQLite commit p99 ms']:.1f} ms; load {r['machine: load average (1 min) at start']:.1f}; "
-                  + ", ".join(f"{k.split(': ', 1)[1]} {v:.0f}" for k, v in r.items() if "pressure" in k))
+                  + ", ".join(f"{k.split(': ', 1)[1].removesuffix(', %')} {v:.0f}%" for k, v in r.items()
+                              if "pressure" in k))
 
 
 def _order(key: str) -> tuple[int, str]:
