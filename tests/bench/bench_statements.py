@@ -1,7 +1,7 @@
 """Where a ticket's and a call's server time goes: SQL statements and transactions per request, and
 (``--profile``) the server thread's own profile.
 
-    .venv/bin/python tests/bench/bench_statements.py [--tickets 2000] [--profile] [--synchronous FULL]
+    .venv/bin/python tests/bench/bench_statements.py [--tickets 2000] [--profile [--cpu]] [--synchronous FULL]
 
 Runs the real app under uvicorn in this process on a loopback port (SQLite, no broker: the
 outbox keeps its rows), drives it over HTTP with real clients, and counts every statement the
@@ -108,21 +108,27 @@ def run(args) -> None:
     loop = app.state.notifier._loop  # the server's event loop: every SQLite request runs on its thread
     profiles: dict[str, cProfile.Profile] = {}
 
+    timer = time.thread_time if args.cpu else time.perf_counter
+
     def profile(name: str | None) -> None:
-        """cProfile sees only the thread that enables it: switch it on and off on the loop's thread."""
+        """cProfile sees only the thread that enables it: switch it on and off on the event loop's
+        thread (HTTP, auth) and on the SQLite writer thread (the write transactions)."""
         if not args.profile:
             return
-        done = threading.Event()
 
-        def switch():
-            for p in profiles.values():
-                p.disable()
+        def switch(key: str) -> None:
+            if key in profiles:
+                profiles[key].disable()
             if name is not None:
-                profiles[name] = cProfile.Profile()
-                profiles[name].enable()
-            done.set()
-        loop.call_soon_threadsafe(switch)
+                profiles[f"{name}, {key}"] = profiles[key] = cProfile.Profile(timer)
+                profiles[key].enable()
+
+        done = threading.Event()
+        loop.call_soon_threadsafe(lambda: (switch("event loop"), done.set()))
         done.wait(5)
+        writer = app.state.db.writer
+        if writer is not None:
+            asyncio.run_coroutine_threadsafe(writer.run(switch, "writer thread"), loop).result(5)
 
     async def issue(n: int, clients: int):
         async def worker(k):
@@ -216,6 +222,8 @@ def run(args) -> None:
         values.sort()
         print(f"  {name} (one client, sequential) p50 {values[len(values) // 2] * 1000:.2f} ms")
     for name, prof in profiles.items():
+        if name in ("event loop", "writer thread"):
+            continue
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(f"\n==== profile of the server's event-loop thread: {name} ====")
@@ -230,6 +238,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--synchronous", default="FULL")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--cpu", action="store_true", help="profile CPU time of each thread, not wall time")
     parser.add_argument("--top", type=int, default=60)
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime)")
     run(parser.parse_args())
