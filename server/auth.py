@@ -7,6 +7,9 @@ Every request reads its token's row (one indexed read): an expired token stops w
 expiry to the second, and a token revoked by ``POST /auth/logout`` or by ``motcua token revoke``
 in another process stops working on the very next request. (An in-process cache used to keep a
 token alive for 30 s after its expiry, and could not see a revocation made by the command line.)
+On SQLite that read is one statement on a connection the store keeps, in autocommit (so it sees
+every commit made before it, by any process), without a transaction or the SQL layer around it:
+it was a sixth of a ticket's server time when it went through the pool and a BEGIN/COMMIT.
 
 Password hashing is slow and takes ~64 MiB on purpose; the login route runs it through
 :class:`server.login_guard.LoginGuard`, which bounds how many run at once.
@@ -16,13 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from server.storage.db import Database
 from server.storage.tables import api_tokens, users
@@ -35,6 +39,30 @@ LAST_USED_EVERY_S = 60.0
 every kiosk behind SQLite's single writer for a figure nobody reads to the second."""
 
 _hasher = PasswordHasher()
+_BY_HASH = select(api_tokens.c.id, api_tokens.c.kind, api_tokens.c.role, api_tokens.c.subject, api_tokens.c.site,
+                  api_tokens.c.counter, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at
+                  ).where(api_tokens.c.token_hash == bindparam("p_hash"))
+_BY_HASH_SQLITE = ("SELECT id, kind, role, subject, site, counter, expires_at, revoked_at, last_used_at "
+                   "FROM api_tokens WHERE token_hash = ?")
+"""The same read, for the kept SQLite connection (times come back as SQLAlchemy stored them:
+naive UTC text, ``2026-12-06 02:13:46.123456``)."""
+
+
+@dataclass(frozen=True)
+class _TokenRow:
+    id: int
+    kind: str
+    role: str
+    subject: str
+    site: str | None
+    counter: str | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def _utc(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
 class AuthError(Exception):
@@ -66,6 +94,15 @@ class AuthStore:
         self.db = db
         self.hasher = hasher or _hasher  # tests pass a cheap one; verify reads the cost from each hash
         self.token_ttl_s = token_ttl_s
+        self._reader = None  # the kept SQLite connection for token reads (opened at first use)
+        self._reader_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Give back the kept connection (the server's shutdown)."""
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # ---- accounts and passwords -----------------------------------------------------------------
     def add_user(self, username: str, password: str, role: str, *, site: str | None = None,
@@ -130,9 +167,15 @@ class AuthStore:
 
     def authenticate(self, token: str) -> Principal:
         """The token's principal, or :class:`AuthError` saying why not (unknown, expired, revoked)."""
-        digest = _hash_token(token)
-        with self.db.read() as conn:
-            row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
+        principal, stale = self.check(token)
+        if stale is not None:
+            self.touch(stale)
+        return principal
+
+    def check(self, token: str) -> tuple[Principal, int | None]:
+        """(the token's principal, its id if ``last_used_at`` is due a refresh, else None); the
+        server writes that refresh through its writer thread (:meth:`touch`), not on the event loop."""
+        row = self._lookup(_hash_token(token))
         now = _now()
         if row is None:
             raise AuthError("invalid_token", "unknown token; log in again (or ask an administrator for a device token)")
@@ -142,10 +185,29 @@ class AuthStore:
         if row.expires_at is not None and row.expires_at <= now:
             raise AuthError("token_expired", f"this session expired at {row.expires_at.isoformat(timespec='seconds')}; "
                             "log in again")
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() >= LAST_USED_EVERY_S:
-            with self.db.write() as conn:
-                conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
-        return Principal(row.subject, row.role, row.site, row.kind, row.counter)
+        stale = row.last_used_at is None or (now - row.last_used_at).total_seconds() >= LAST_USED_EVERY_S
+        return Principal(row.subject, row.role, row.site, row.kind, row.counter), row.id if stale else None
+
+    def touch(self, token_id: int, now: datetime | None = None) -> None:
+        with self.db.write() as conn:
+            conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=now or _now()))
+
+    def _lookup(self, digest: str) -> _TokenRow | None:
+        if not self.db.is_sqlite:
+            with self.db.read() as conn:
+                row = conn.execute(_BY_HASH, {"p_hash": digest}).first()
+            return None if row is None else _TokenRow(*row)
+        with self._reader_lock:
+            if self._reader is None:
+                # from the engine, so it has the same PRAGMAs; autocommit (the engine's connect hook):
+                # every read is its own snapshot, taken after whatever any process committed before it
+                self._reader = self.db.engine.raw_connection()
+            # fetchall: the statement runs to its end, so no read snapshot stays open
+            rows = self._reader.driver_connection.execute(_BY_HASH_SQLITE, (digest,)).fetchall()
+        if not rows:
+            return None
+        r = rows[0]
+        return _TokenRow(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), _utc(r[7]), _utc(r[8]))
 
     # ---- revocation -----------------------------------------------------------------------------
     def revoke(self, token: str) -> bool:

@@ -22,6 +22,7 @@ from server.publisher import OutboxPublisher
 from server.storage import journal, migrate
 from server.storage.db import Database
 from server.storage.queue_store import QueueStore
+from server.storage.writer import WriteQueue
 
 from server.connector.base import ConnectorSync
 from server.connector.sim import SimOneStop
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous).open()
         if db.is_sqlite:
             migrate.upgrade(db)  # a site's single server owns its file; keep the schema current
+            db.writer = WriteQueue(db).start()  # the routes' writes: off the event loop, group commit
         app.state.db = db
         app.state.queue = QueueStore(db, public_url=settings.public_url, recall_limit=settings.recall_limit)
         app.state.auth = AuthStore(db, token_ttl_s=settings.token_ttl_s)
@@ -140,6 +142,10 @@ def create_app(settings: Settings) -> FastAPI:
             if app.state.connector is not None:
                 app.state.connector.stop()
             app.state.login_guard.stop()
+            app.state.auth.close()
+            if db.writer is not None:
+                db.writer.stop()
+                db.writer = None
             db.close()
 
     app = FastAPI(title="motcua", version="0.1.0", lifespan=lifespan,

@@ -48,17 +48,24 @@ AuthDep = Annotated[AuthStore, Depends(get_auth)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+async def _authenticate(auth: AuthStore, token: str) -> Principal:
+    principal, stale = await run_db(auth.db, auth.check, token)  # AuthError → 401 saying why
+    if stale is not None:  # last_used_at, at most once a minute per token: a write, so the writer's
+        await run_write(auth.db, auth.touch, stale)
+    return principal
+
+
 async def current_principal(auth: AuthDep, credentials: BearerDep) -> Principal:
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthorized", "a bearer token is required", {"WWW-Authenticate": "Bearer"})
-    return await run_db(auth.db, auth.authenticate, credentials.credentials)  # AuthError → 401 saying why
+    return await _authenticate(auth, credentials.credentials)
 
 
 async def optional_principal(auth: AuthDep, credentials: BearerDep) -> Principal | None:
     """No token: None (a public call); a bad one is still a 401, never silently anonymous."""
     if credentials is None or not credentials.credentials:
         return None
-    return await run_db(auth.db, auth.authenticate, credentials.credentials)
+    return await _authenticate(auth, credentials.credentials)
 
 
 def require(*roles: str) -> Callable[..., Principal]:
@@ -73,15 +80,23 @@ def require(*roles: str) -> Callable[..., Principal]:
 
 
 async def run_db(db: Database, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a store call: inline for SQLite, in the thread pool for PostgreSQL.
+    """Run a store call that mostly reads: inline for SQLite, in the thread pool for PostgreSQL.
 
-    A site's SQLite transaction takes well under a millisecond and is serialised by a lock anyway,
-    so the thread hop cost more than the work (ticket issue went from ~420 to ~490 per second on
-    two cores). PostgreSQL waits on the network, so it must not hold the event loop.
+    A site's SQLite read takes well under a millisecond and never waits for a writer (WAL), so
+    the thread hop cost more than the work. PostgreSQL waits on the network, so it must not hold
+    the event loop.
     """
     if db.is_sqlite:
         return fn(*args, **kwargs)
     return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def run_write(db: Database, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a store call that writes: SQLite through the writer thread (group commit, so the
+    event loop never waits for the disk: ``server.storage.writer``), PostgreSQL in the thread pool."""
+    if db.writer is not None:
+        return await db.writer.run(fn, *args, **kwargs)
+    return await run_db(db, fn, *args, **kwargs)
 
 
 def check_site(principal: Principal, site: str) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from server.storage import catalog
 
-from .deps import DbDep, Issuer, Official, QueueDep, check_site, run_db
+from .deps import DbDep, Issuer, Official, QueueDep, check_site, run_write
 from .errors import ApiError
 from .models import CallBody, PathKey, PauseBody, TicketCreate, TransferBody
 from .routes_privacy import public_counters, verified_id_hash
@@ -32,7 +32,7 @@ def list_services(site: SitePath, db: DbDep):
 async def issue_ticket(site: SitePath, body: TicketCreate, queue: QueueDep, who: Issuer, response: Response,
                        request: Request):
     check_site(who, site)
-    view, created = await run_db(
+    view, created = await run_write(
         queue.db, queue.issue, site, body.service, body.idempotency_key, priority=body.priority,
         citizen_hash=verified_id_hash(request, body.citizen),
         citizen_name=body.citizen.name_masked if body.citizen else None, actor=who.subject,
@@ -63,31 +63,31 @@ def counters(site: SitePath, queue: QueueDep):
 @router.post("/sites/{site}/counters/{counter}/open")
 async def open_counter(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
     check_site(who, site)
-    return await run_db(queue.db, queue.set_counter, site, counter, "open", actor=who.subject)
+    return await run_write(queue.db, queue.set_counter, site, counter, "open", actor=who.subject)
 
 
 @router.post("/sites/{site}/counters/{counter}/pause")
 async def pause_counter(site: SitePath, counter: CounterPath, body: PauseBody, queue: QueueDep, who: Official):
     check_site(who, site)
-    return await run_db(queue.db, queue.set_counter, site, counter, "pause", reason=body.reason, actor=who.subject)
+    return await run_write(queue.db, queue.set_counter, site, counter, "pause", reason=body.reason, actor=who.subject)
 
 
 @router.post("/sites/{site}/counters/{counter}/close")
 async def close_counter(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
     check_site(who, site)
-    return await run_db(queue.db, queue.set_counter, site, counter, "close", actor=who.subject)
+    return await run_write(queue.db, queue.set_counter, site, counter, "close", actor=who.subject)
 
 
 @router.post("/sites/{site}/counters/{counter}/call-next")
 async def call_next(site: SitePath, counter: CounterPath, queue: QueueDep, who: Official):
     check_site(who, site)
-    return await run_db(queue.db, queue.call_next, site, counter, actor=who.subject)
+    return await run_write(queue.db, queue.call_next, site, counter, actor=who.subject)
 
 
 @router.post("/sites/{site}/counters/{counter}/call")
 async def call_chosen(site: SitePath, counter: CounterPath, body: CallBody, queue: QueueDep, who: Official):
     check_site(who, site)
-    return await run_db(queue.db, queue.call_chosen, site, counter, body.ticket, actor=who.subject)
+    return await run_write(queue.db, queue.call_chosen, site, counter, body.ticket, actor=who.subject)
 
 
 @router.get("/tickets/{ticket_id}")
@@ -102,10 +102,10 @@ TicketAction = Literal["recall", "no-show", "start", "finish", "park", "resume",
 async def transfer(ticket_id: TicketId, body: TransferBody, queue: QueueDep, who: Official):
     if body.service is None and body.counter is None:
         raise ApiError(422, "invalid_request", "give a service, a counter, or both")
-    return await run_db(queue.db, queue.ticket_action, ticket_id, "transfer", actor=who.subject,
+    return await run_write(queue.db, queue.ticket_action, ticket_id, "transfer", actor=who.subject,
                         service=body.service, counter_id=body.counter, site=who.site)
 
 
 @router.post("/tickets/{ticket_id}/{action}")
 async def ticket_action(ticket_id: TicketId, action: TicketAction, queue: QueueDep, who: Official):
-    return await run_db(queue.db, queue.ticket_action, ticket_id, action, actor=who.subject, site=who.site)
+    return await run_write(queue.db, queue.ticket_action, ticket_id, action, actor=who.subject, site=who.site)

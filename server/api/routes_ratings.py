@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path
 from server.auth import Principal
 from server.storage import ratings
 
-from .deps import DbDep, optional_principal, run_db
+from .deps import DbDep, optional_principal, run_write
 from .errors import ApiError
 from .models import RatingBody
 
@@ -31,5 +31,5 @@ async def rate_ticket(ticket_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body:
                        "of the counter that served it", {"WWW-Authenticate": "Bearer"})
     proof = ratings.RatingProof(ticket_token=body.ticket_token,
                                 counter=who.counter if who is not None and who.role == "display" else None)
-    return await run_db(db, ratings.rate, db, ticket_id, body.rating, actor=who.subject if who else "citizen",
+    return await run_write(db, ratings.rate, db, ticket_id, body.rating, actor=who.subject if who else "citizen",
                         site=who.site if who else None, proof=proof)

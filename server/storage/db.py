@@ -3,6 +3,12 @@
 SQLite: WAL, ``BEGIN IMMEDIATE`` for writes (so two writers never deadlock upgrading a read
 lock) and an in-process write lock (so threads queue on a mutex instead of sleeping in SQLite's
 busy handler). PostgreSQL: plain transactions; row locks come from ``UPDATE … RETURNING``.
+
+Group commit (SQLite, :meth:`Database.group`): the server's writer thread
+(:mod:`server.storage.writer`) runs several requests' transactions inside one SQLite transaction,
+each in its own savepoint, so they share one ``COMMIT`` and its fsync. Inside a group,
+``write()`` is a savepoint (an error undoes that unit alone) and ``read()`` is the group's own
+connection (it sees what the units before it wrote, as it would have after their commits).
 """
 
 from __future__ import annotations
@@ -28,10 +34,17 @@ class Database:
         self._engine: Engine | None = None
         self._write_lock = threading.Lock()
         self._after_commit: list[Callable[[], None]] = []
+        self._is_sqlite: bool | None = None
+        self.writer = None
+        """The server's :class:`server.storage.writer.WriteQueue` (SQLite), set while it runs: the
+        routes' write transactions go through it (``server.api.deps.run_write``)."""
+        self._local = threading.local()  # .group: the open group transaction of this thread
 
     @property
     def is_sqlite(self) -> bool:
-        return make_url(self.url).get_backend_name() == "sqlite"
+        if self._is_sqlite is None:  # asked on every request: parse the URL once
+            self._is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        return self._is_sqlite
 
     @property
     def engine(self) -> Engine:
@@ -90,7 +103,14 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction; commits on success, rolls back on any exception."""
+        """One write transaction; commits on success, rolls back on any exception.
+
+        Inside :meth:`group`: a savepoint of the group's transaction, committed with it."""
+        group = getattr(self._local, "group", None)
+        if group is not None:
+            with group.begin_nested():
+                yield group
+            return
         lock = self._write_lock if self.is_sqlite else None
         if lock is not None:
             lock.acquire()
@@ -106,7 +126,24 @@ class Database:
             callback()
 
     @contextmanager
+    def group(self) -> Iterator[Connection]:
+        """One write transaction in which every ``write()`` and ``read()`` of this thread runs
+        (see the module's docstring); the after-commit callbacks run once, after its commit."""
+        if getattr(self._local, "group", None) is not None:
+            raise RuntimeError("groups do not nest")
+        with self.write() as conn:
+            self._local.group = conn
+            try:
+                yield conn
+            finally:
+                self._local.group = None
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
+        group = getattr(self._local, "group", None)
+        if group is not None:
+            yield group
+            return
         with self.engine.connect() as conn:
             with conn.begin():
                 yield conn

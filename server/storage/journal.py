@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, select, update
 
 from .outbox import next_site_sequence
 from .tables import site_sequences, sites, sync_journal, sync_state
@@ -32,6 +32,17 @@ SEQUENCE = "journal"
 _PREV_HASH = select(sync_journal.c.hash).where(
     sync_journal.c.site == bindparam("p_site"), sync_journal.c.seq == bindparam("p_seq"))
 _INSERT = insert(sync_journal)
+_BUMP_WITH_PREV = (
+    update(site_sequences)
+    .where(site_sequences.c.site == bindparam("p_site"), site_sequences.c.name == SEQUENCE)
+    .values(value=site_sequences.c.value + 1)
+    .returning(site_sequences.c.value, select(sync_journal.c.hash).where(
+        sync_journal.c.site == bindparam("p_site"),
+        # spelled out: SQLAlchemy drops the table name inside SQLite's RETURNING
+        sync_journal.c.seq == literal_column("site_sequences.value") - 1,
+    ).scalar_subquery())
+)
+"""The next seq and the hash of the event before it, in one statement (RETURNING sees the new value)."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +76,15 @@ def stamp(moment: datetime) -> str:
 
 def record(conn: Connection, site: str, kind: str, body: dict[str, Any], now: datetime) -> int:
     """Append one event inside the caller's transaction; returns its seq."""
-    seq = next_site_sequence(conn, site, SEQUENCE)
-    prev = GENESIS if seq == 1 else conn.execute(_PREV_HASH, {"p_site": site, "p_seq": seq - 1}).scalar_one()
+    bumped = conn.execute(_BUMP_WITH_PREV, {"p_site": site}).first()
+    if bumped is None:  # the site's first event: its sequence row does not exist yet
+        seq, prev = next_site_sequence(conn, site, SEQUENCE), None
+    else:
+        seq, prev = bumped
+    if seq == 1:
+        prev = GENESIS
+    elif prev is None:  # raises NoResultFound if the event before is missing, as it always did
+        prev = conn.execute(_PREV_HASH, {"p_site": site, "p_seq": seq - 1}).scalar_one()
     event_id, at, text = str(uuid.uuid4()), stamp(now), canonical(body)
     conn.execute(_INSERT, {
         "site": site, "seq": seq, "event_id": event_id, "kind": kind, "at": at, "body": text,

@@ -23,15 +23,16 @@ from .tables import outbox, site_sequences
 _BUMP = (
     update(site_sequences)
     .where(site_sequences.c.site == bindparam("p_site"), site_sequences.c.name == bindparam("p_name"))
-    .values(value=site_sequences.c.value + 1)
+    .values(value=site_sequences.c.value + bindparam("p_count"))
     .returning(site_sequences.c.value)
 )
 _INSERT_EVENT = insert(outbox)
 
 
-def next_site_sequence(conn: Connection, site: str, name: str) -> int:
-    """Increment and return a per-site counter; a row lock, never ``max()+1``."""
-    params = {"p_site": site, "p_name": name}
+def next_site_sequence(conn: Connection, site: str, name: str, count: int = 1) -> int:
+    """Increment a per-site counter by ``count`` and return its new value (the last of the ``count``
+    values taken); a row lock, never ``max()+1``."""
+    params = {"p_site": site, "p_name": name, "p_count": count}
     value = conn.execute(_BUMP, params).scalar()
     if value is None:
         # The first of its name (a new day's dossier counter): two transactions may get here at
@@ -56,6 +57,16 @@ class OutboxEvent:
     retain: bool
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """One event to append (:func:`append_many`)."""
+    kind: str
+    topic: str
+    body: dict[str, Any]
+    retain: bool
+    with_seq: bool = False
+
+
 def append(
     conn: Connection,
     site: str,
@@ -68,18 +79,30 @@ def append(
     with_seq: bool = False,
 ) -> int:
     """Add one event; returns its seq. ``with_seq`` puts the seq into the payload (the calls stream)."""
-    seq = next_site_sequence(conn, site, "outbox")
-    moment = now.astimezone(timezone.utc)
-    payload = {"v": 1, "at": moment.isoformat(timespec="milliseconds")}
-    if with_seq:
-        payload["seq"] = seq
-    payload.update(body)
-    conn.execute(_INSERT_EVENT, {
-        "site": site, "seq": seq, "event_id": str(uuid.uuid4()), "kind": kind, "topic": topic,
-        "payload": json.dumps(payload, ensure_ascii=False), "retain": retain, "created_at": now,
-        "published_at": None,
-    })
-    return seq
+    return append_many(conn, site, [NewEvent(kind, topic, body, retain, with_seq)], now)[0]
+
+
+def append_many(conn: Connection, site: str, events: list[NewEvent], now: datetime) -> list[int]:
+    """Add events in this order with consecutive seqs; returns them. Two statements whatever
+    their number (a call writes three or four: the call, the counter, one or two queues)."""
+    if not events:
+        return []
+    last = next_site_sequence(conn, site, "outbox", len(events))
+    at = now.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    rows, seqs = [], []
+    for seq, event in enumerate(events, start=last - len(events) + 1):
+        payload = {"v": 1, "at": at}
+        if event.with_seq:
+            payload["seq"] = seq
+        payload.update(event.body)
+        rows.append({
+            "site": site, "seq": seq, "event_id": str(uuid.uuid4()), "kind": event.kind, "topic": event.topic,
+            "payload": json.dumps(payload, ensure_ascii=False), "retain": event.retain, "created_at": now,
+            "published_at": None,
+        })
+        seqs.append(seq)
+    conn.execute(_INSERT_EVENT, rows)
+    return seqs
 
 
 def pending(conn: Connection, limit: int = 200, after_id: int = 0) -> list[OutboxEvent]:

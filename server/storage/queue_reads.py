@@ -20,8 +20,9 @@ from server.domain.errors import NotFound
 
 from .db import Database
 from .queue_rows import (
-    _LAST_CALLED, _OPEN_COUNTERS, _RECENT_DONE, _SERVICE, _STATUS_COUNTS, SiteInfo, _counter_from_row,
-    _ticket_from_row, utcnow,
+    _COUNTER_BY_ID, _COUNTER_BY_ID_LOCKED, _LAST_CALLED, _OPEN_COUNTERS, _QUEUE_FIGURES, _RECENT_DONE, _SERVICE,
+    _STATUS_COUNTS, _TICKET_BY_ID, _TICKET_BY_ID_LOCKED, _TOKEN_BY_ID, SiteInfo, _counter_from_row, _ticket_from_row,
+    utcnow,
 )
 from .tables import counters, services, sites, tickets
 
@@ -55,15 +56,14 @@ class QueueReads:
     def _counter(self, conn: Connection, site: str, counter_id: str, *, lock: bool = False) -> q.Counter:
         """``lock``: hold the counter's row until commit (PostgreSQL ``FOR UPDATE``; SQLite's write
         transaction already holds the whole database)."""
-        stmt = select(counters).where(counters.c.site == site, counters.c.id == counter_id)
-        row = conn.execute(stmt.with_for_update() if lock else stmt).first()
+        row = conn.execute(_COUNTER_BY_ID_LOCKED if lock else _COUNTER_BY_ID,
+                           {"p_site": site, "p_counter": counter_id}).first()
         if row is None:
             raise NotFound(f"unknown counter {counter_id!r} at site {site!r}", code="unknown_counter")
         return _counter_from_row(row)
 
     def _ticket(self, conn: Connection, ticket_id: int, *, lock: bool = False) -> q.Ticket:
-        stmt = select(tickets).where(tickets.c.id == ticket_id)
-        row = conn.execute(stmt.with_for_update() if lock else stmt).first()
+        row = conn.execute(_TICKET_BY_ID_LOCKED if lock else _TICKET_BY_ID, {"p_id": ticket_id}).first()
         if row is None:
             raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
         return _ticket_from_row(row)
@@ -117,18 +117,29 @@ class QueueReads:
         """Tickets of the service today by status (waiting, called, serving), from the index alone."""
         return dict(conn.execute(_STATUS_COUNTS, {"p_site": site, "p_day": day, "p_service": service_id}).all())
 
+    def _queue_figures(self, conn, site: str, service_id: str, day) -> dict[str, Any]:
+        """{"waiting", "serving", "priority_waiting", "last_called" (today's, or None)}: one statement."""
+        row = conn.execute(_QUEUE_FIGURES, {"p_site": site, "p_day": day, "p_service": service_id}).one()
+        last = q.format_number(row.last_prefix, row.last_number) if row.last_number is not None else None
+        return {"waiting": row.waiting, "serving": row.serving, "priority_waiting": row.priority_waiting,
+                "last_called": last}
+
     def _queue_state(self, conn, site: str, service_id: str, day, last_called: str | None = None,
                      speed: tuple[list[float], int] | None = None, counts: dict | None = None) -> dict[str, Any]:
+        """``counts``: what :meth:`_queue_figures` returned, if the caller has it already."""
         if counts is None:
-            counts = self._status_counts(conn, site, service_id, day)
-        waiting = counts.get("waiting", 0)
+            counts = self._queue_figures(conn, site, service_id, day)
         if last_called is None:
-            row = conn.execute(_LAST_CALLED, {"p_site": site, "p_day": day, "p_service": service_id}).first()
-            last_called = q.format_number(row.prefix, row.number) if row else None
+            if "last_called" in counts:
+                last_called = counts["last_called"]
+            else:
+                row = conn.execute(_LAST_CALLED, {"p_site": site, "p_day": day, "p_service": service_id}).first()
+                last_called = q.format_number(row.prefix, row.number) if row else None
+        waiting = counts.get("waiting", 0)
         return {
             "service": service_id,
             "waiting": waiting,
-            "serving": counts.get("called", 0) + counts.get("serving", 0),
+            "serving": counts.get("serving", 0),
             "est_wait_s": q.estimate_wait(waiting, *(speed or self._service_speed(conn, site, service_id, day))),
             "last_called": last_called,
         }
@@ -153,7 +164,7 @@ class QueueReads:
 
     def _view(self, conn: Connection, ticket: q.Ticket, token: str | None = None, ahead: int | None = None):
         if token is None:
-            token = conn.execute(select(tickets.c.token).where(tickets.c.id == ticket.id)).scalar_one()
+            token = conn.execute(_TOKEN_BY_ID, {"p_id": ticket.id}).scalar_one()
         view = {
             "id": ticket.id,
             "number": ticket.label,

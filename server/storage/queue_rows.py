@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
 from server.domain import queue as q
 
@@ -49,6 +49,22 @@ _LAST_CALLED = (
     select(_T.prefix, _T.number).where(*_IN_SERVICE, _T.called_at.is_not(None))
     .order_by(_T.called_at.desc(), _T.id.desc()).limit(1)
 )
+
+
+def _tally(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+_QUEUE_FIGURES = select(
+    _tally(_T.status == "waiting").label("waiting"),
+    _tally(_T.status.in_(("called", "serving"))).label("serving"),
+    _tally((_T.status == "waiting") & _T.priority.is_not(None)).label("priority_waiting"),
+    _LAST_CALLED.with_only_columns(_T.prefix).correlate(None).scalar_subquery().label("last_prefix"),
+    _LAST_CALLED.with_only_columns(_T.number).correlate(None).scalar_subquery().label("last_number"),
+).where(*_IN_SERVICE, _T.status.in_(("waiting", "called", "serving")))
+"""A service's queue figures in one statement: what ``_STATUS_COUNTS``, ``_PRIORITY_WAITING`` and
+``_LAST_CALLED`` read in three (the counts from ``ix_tickets_queue``, the last call from
+``ix_tickets_called``)."""
 _RECENT_DONE = (
     select(_T.called_at, _T.finished_at).where(*_IN_SERVICE, _T.finished_at.is_not(None))
     .order_by(_T.finished_at.desc()).limit(q.RECENT_SAMPLES)
@@ -62,6 +78,32 @@ _LOCK_COUNTER = (
 """A counter's row, locked (PostgreSQL; SQLite's write transaction holds it anyway), with its
 site's settings (the starvation limit) in the same round trip."""
 _OPEN_COUNTERS = select(counters.c.services).where(counters.c.site == _P_SITE, counters.c.status == "open")
+_TICKET_BY_ID = select(tickets).where(_T.id == bindparam("p_id"))
+_TICKET_BY_ID_LOCKED = _TICKET_BY_ID.with_for_update()
+_TOKEN_BY_ID = select(_T.token).where(_T.id == bindparam("p_id"))
+_COUNTER_BY_ID = select(counters).where(counters.c.site == _P_SITE, counters.c.id == bindparam("p_counter"))
+_COUNTER_BY_ID_LOCKED = _COUNTER_BY_ID.with_for_update()
+_TICKET_COLUMNS = ("service", "status", "counter", "target_counter", "called_at", "started_at", "finished_at",
+                   "recall_count", "transfer_count", "original_service")
+
+
+def _save_ticket_statement(official: bool):
+    """``UPDATE tickets … WHERE id = :p_id AND status = :p_was`` (a claim is never overwritten)."""
+    columns = _TICKET_COLUMNS + (("official",) if official else ())
+    return update(tickets).where(_T.id == bindparam("p_id"), _T.status == bindparam("p_was")).values(
+        {c: bindparam(c) for c in columns})
+
+
+_SAVE_TICKET = {False: _save_ticket_statement(False), True: _save_ticket_statement(True)}
+
+
+def _save_counter_statement(official: bool):
+    columns = ("status", "pause_reason", "current_ticket_id") + (("official",) if official else ())
+    return update(counters).where(counters.c.site == _P_SITE, counters.c.id == bindparam("p_counter")).values(
+        {c: bindparam(c) for c in columns})
+
+
+_SAVE_COUNTER = {False: _save_counter_statement(False), True: _save_counter_statement(True)}
 
 
 def utcnow() -> datetime:

@@ -23,11 +23,12 @@ from .notice_store import enqueue_near, erase_phone
 from .queue_claims import Retry, pick_present, run_claim
 from .queue_reads import QueueReads
 from .queue_rows import (
-    _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _LOCK_COUNTER, _PRIORITY_WAITING, _TICKET_DEFAULTS,
+    _BUMP_NUMBER, _BY_KEY, _INSERT_TICKET, _INSERT_TICKET_EVENT, _LOCK_COUNTER, _SAVE_COUNTER, _SAVE_TICKET,
+    _TICKET_DEFAULTS,
     _counter_from_row, _ticket_from_row, _ticket_values, utcnow,
 )
 from .site_settings import max_wait
-from .tables import counters, ticket_sequences, tickets
+from .tables import ticket_sequences, tickets
 
 _TICKET_REF = re.compile(r"(?P<prefix>[^\W\d_]?)(?P<digits>[0-9]+)")
 """What an official may type to call a ticket: its id ("42") or today's label ("A012"; a site's
@@ -102,17 +103,15 @@ class QueueStore(QueueReads):
                           issued_at=now, priority=prio, window_start=window[0] if window else None,
                           window_end=window[1] if window else None, remote=bool(extra.get("remote")))
         # Everyone waiting came before a new ticket; a priority one passes the non-priority ones.
-        counts = self._status_counts(conn, site, service_id, day)
+        counts = self._queue_figures(conn, site, service_id, day)
         if window is not None and window[0] <= now <= window[1]:
             # a booked citizen inside the slot: only other booked citizens inside theirs come first
             ahead = conn.execute(select(func.count()).select_from(tickets).where(
                 tickets.c.site == site, tickets.c.day == day, tickets.c.service == service_id,
                 tickets.c.status == "waiting", tickets.c.window_start <= now, tickets.c.window_end >= now,
             )).scalar_one()
-        elif prio:
-            ahead = conn.execute(_PRIORITY_WAITING, {"p_site": site, "p_day": day, "p_service": service_id}).scalar_one()
         else:
-            ahead = counts.get("waiting", 0)
+            ahead = counts["priority_waiting"] if prio else counts["waiting"]
         speed = self._service_speed(conn, site, service_id, day)
         ticket.est_wait_s = q.estimate_wait(ahead, *speed)
         token = secrets.token_urlsafe(16)
@@ -125,7 +124,7 @@ class QueueStore(QueueReads):
             **_TICKET_DEFAULTS, **extra,
         }).scalar_one()
         self._event(conn, ticket, now, "issue", "waiting", None, service_id, actor)
-        counts["waiting"] = counts.get("waiting", 0) + 1
+        counts["waiting"] += 1
         self._emit_queue_state(conn, site, service_id, day, now, speed=speed, counts=counts)
         return self._view(conn, ticket, token=token, ahead=ahead)
 
@@ -199,11 +198,14 @@ class QueueStore(QueueReads):
         self._save_ticket(conn, ticket, official=actor, was=was)
         self._save_counter(conn, counter, official=actor)
         self._event(conn, ticket, now, "call", ticket.status, counter.id, ticket.service, actor)
-        self._emit_call(conn, counter, ticket, now, recall=False)
-        self._emit_counter_state(conn, counter, ticket, now)
-        self._emit_queue_state(conn, counter.site, ticket.service, ticket.day, now, last_called=ticket.label)
+        events: list[outbox.NewEvent] = []
+        self._emit_call(conn, counter, ticket, now, recall=False, into=events)
+        self._emit_counter_state(conn, counter, ticket, now, into=events)
+        self._emit_queue_state(conn, counter.site, ticket.service, ticket.day, now, last_called=ticket.label,
+                               into=events)
         if finished is not None and finished.service != ticket.service:
-            self._emit_queue_state(conn, counter.site, finished.service, finished.day, now)
+            self._emit_queue_state(conn, counter.site, finished.service, finished.day, now, into=events)
+        outbox.append_many(conn, counter.site, events, now)
         self._queue_moved(conn, counter.site, ticket.day, now)
         return self._view(conn, ticket)
 
@@ -246,10 +248,12 @@ class QueueStore(QueueReads):
             else:  # pragma: no cover - routes only pass the three
                 raise InvalidInput(f"unknown counter action {action}")
             self._save_counter(conn, counter, official=actor if action == "open" else None)
-            self._emit_counter_state(conn, counter, current, now)
+            events: list[outbox.NewEvent] = []
+            self._emit_counter_state(conn, counter, current, now, into=events)
             day = self.today(conn, site, now)
             for service_id in counter.services:
-                self._emit_queue_state(conn, site, service_id, day, now)
+                self._emit_queue_state(conn, site, service_id, day, now, into=events)
+            outbox.append_many(conn, site, events, now)
             if action == "open":
                 self._queue_moved(conn, site, day, now)
             return self.counter_view(counter, current)
@@ -305,14 +309,16 @@ class QueueStore(QueueReads):
                 raise InvalidInput(f"unknown action {action}")
             self._save_ticket(conn, ticket, was=was)
             self._event(conn, ticket, now, action, ticket.status, counter.id if counter else None, ticket.service, actor)
+            events: list[outbox.NewEvent] = []
             if counter is not None:
                 self._save_counter(conn, counter)
                 if announce:
-                    self._emit_call(conn, counter, ticket, now, recall=True)
+                    self._emit_call(conn, counter, ticket, now, recall=True, into=events)
                 current = ticket if counter.current_ticket_id == ticket.id else None
-                self._emit_counter_state(conn, counter, current, now)
+                self._emit_counter_state(conn, counter, current, now, into=events)
             for service_id in {old_service, ticket.service}:
-                self._emit_queue_state(conn, ticket.site, service_id, ticket.day, now)
+                self._emit_queue_state(conn, ticket.site, service_id, ticket.day, now, into=events)
+            outbox.append_many(conn, ticket.site, events, now)
             self._queue_moved(conn, ticket.site, ticket.day, now)
             return self._view(conn, ticket)
 
@@ -323,9 +329,7 @@ class QueueStore(QueueReads):
         values = _ticket_values(ticket)
         if official:
             values["official"] = official
-        done = conn.execute(
-            update(tickets).where(tickets.c.id == ticket.id, tickets.c.status == was.value).values(**values)
-        )
+        done = conn.execute(_SAVE_TICKET[bool(official)], {**values, "p_id": ticket.id, "p_was": was.value})
         if done.rowcount != 1:
             raise Retry()
         if self.notify_ahead is not None and ticket.status in q.FINAL:
@@ -333,12 +337,10 @@ class QueueStore(QueueReads):
 
     def _save_counter(self, conn: Connection, counter: q.Counter, official: str | None = None) -> None:
         values = {"status": counter.status.value, "pause_reason": counter.pause_reason,
-                  "current_ticket_id": counter.current_ticket_id}
+                  "current_ticket_id": counter.current_ticket_id, "p_site": counter.site, "p_counter": counter.id}
         if official:
             values["official"] = official
-        conn.execute(
-            update(counters).where(counters.c.site == counter.site, counters.c.id == counter.id).values(**values)
-        )
+        conn.execute(_SAVE_COUNTER[bool(official)], values)
 
     def _event(self, conn, ticket: q.Ticket, now, action, status, counter_id, service, actor, note=None) -> None:
         """The ticket's history row, and the same fact in the sync journal (no citizen data)."""
@@ -353,20 +355,34 @@ class QueueStore(QueueReads):
         }, now)
 
     # ---- events ---------------------------------------------------------------------------
-    def _emit_call(self, conn, counter: q.Counter, ticket: q.Ticket, now, *, recall: bool) -> None:
-        topics = Topics(counter.site)
-        outbox.append(conn, counter.site, "call", topics.calls, {
+    # ``into``: collect the event instead of writing it; the caller writes the list with one
+    # ``outbox.append_many`` (two statements for a call's three or four events instead of eight).
+    def _emit_call(self, conn, counter: q.Counter, ticket: q.Ticket, now, *, recall: bool,
+                   into: list | None = None) -> None:
+        event = outbox.NewEvent("call", Topics(counter.site).calls, {
             "ticket": ticket.label, "counter": counter.id, "label": counter.label,
             "service": ticket.service, "recall": recall,
-        }, retain=False, now=now, with_seq=True)
+        }, retain=False, with_seq=True)
+        self._put(conn, counter.site, event, now, into)
 
-    def _emit_counter_state(self, conn, counter: q.Counter, ticket: q.Ticket | None, now) -> None:
+    def _emit_counter_state(self, conn, counter: q.Counter, ticket: q.Ticket | None, now,
+                            into: list | None = None) -> None:
         if ticket is None and counter.current_ticket_id is not None:
             ticket = self._ticket(conn, counter.current_ticket_id)
-        outbox.append(conn, counter.site, "counter_state", Topics(counter.site).counter_state(counter.id),
-                      self.counter_state(counter, ticket), retain=True, now=now)
+        event = outbox.NewEvent("counter_state", Topics(counter.site).counter_state(counter.id),
+                                self.counter_state(counter, ticket), retain=True)
+        self._put(conn, counter.site, event, now, into)
 
     def _emit_queue_state(self, conn, site: str, service_id: str, day, now, last_called: str | None = None,
-                          speed: tuple[list[float], int] | None = None, counts: dict | None = None) -> None:
+                          speed: tuple[list[float], int] | None = None, counts: dict | None = None,
+                          into: list | None = None) -> None:
         state = self._queue_state(conn, site, service_id, day, last_called, speed, counts)
-        outbox.append(conn, site, "queue_state", Topics(site).queue_state(service_id), state, retain=True, now=now)
+        self._put(conn, site, outbox.NewEvent("queue_state", Topics(site).queue_state(service_id), state, retain=True),
+                  now, into)
+
+    @staticmethod
+    def _put(conn, site: str, event: outbox.NewEvent, now, into: list | None) -> None:
+        if into is None:
+            outbox.append_many(conn, site, [event], now)
+        else:
+            into.append(event)

@@ -9,6 +9,15 @@ against a bare publish → receive through the same Mosquitto on loopback at the
 publisher for all counters, each "counter" publishing as often as an official calls). Targets:
 issue ≥ 0.5× its floor; call → MQTT p99 ≤ floor p99 + 10 ms at 50 counters each calling every ~2 s.
 Starts its own Mosquitto and server processes on loopback; prints figures, asserts nothing.
+
+Why the figures move from run to run, and what each run prints to show it: this is a 2-core
+machine shared with other jobs, and both the server and the floor are bound by CPU and by the
+disk's fsync (``synchronous=FULL`` syncs at every commit). Each run therefore prints, next to its
+figures, the conditions it ran in: the floor measured before *and* after motcua's own issue test
+(the spread between the two is the drift within one run; the ratio uses their mean), a bare
+SQLite commit probe with the same ``synchronous`` (commit p50 / p99: the disk's fsync at that
+moment), the load average, and the kernel's pressure-stall figures (``/proc/pressure``: the share
+of the time some task waited for a CPU, or for I/O) during the issue and call phases.
 """
 
 from __future__ import annotations
@@ -31,6 +40,56 @@ import httpx  # noqa: E402
 
 from server.broker import SERVER_USER, Mosquitto  # noqa: E402
 from tests.support.processes import ServerProcess  # noqa: E402
+
+
+def pressure(kind: str) -> float | None:
+    """Microseconds some task has stalled on ``kind`` (cpu, io) since boot; None without PSI."""
+    try:
+        for line in Path(f"/proc/pressure/{kind}").read_text().splitlines():
+            if line.startswith("some"):
+                return float(line.rsplit("total=", 1)[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+class Conditions:
+    """What the machine was doing during a phase: % of wall time some task waited for CPU / I/O."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.cpu0, self.io0 = pressure("cpu"), pressure("io")
+
+    def stop(self, figures: dict[str, float], phase: str) -> None:
+        elapsed_us = (time.monotonic() - self.t0) * 1e6
+        for kind, start in (("cpu", self.cpu0), ("io", self.io0)):
+            end = pressure(kind)
+            if start is not None and end is not None and elapsed_us > 0:
+                figures[f"machine: {kind} pressure during {phase}, %"] = 100 * (end - start) / elapsed_us
+
+
+def commit_probe(work: Path, synchronous: str, commits: int = 300) -> tuple[float, float]:
+    """Bare SQLite commits (WAL, the same ``synchronous``): p50 and p99 in ms — the disk right now."""
+    import sqlite3
+
+    conn = sqlite3.connect(work / "probe.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("CREATE TABLE IF NOT EXISTS p (id INTEGER PRIMARY KEY, v TEXT)")
+    lat = []
+    for _ in range(commits):
+        t0 = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO p (v) VALUES ('x')")
+        conn.execute("COMMIT")
+        lat.append(time.perf_counter() - t0)
+    conn.close()
+    return pct(lat, 50) * 1000, pct(lat, 99) * 1000
+
+
+KEEPALIVE = httpx.Limits(max_connections=100, keepalive_expiry=2.0)
+"""Drop idle connections before uvicorn does (5 s): with both at 5 s, a request sent on a
+connection the server was closing at that moment failed with ReadError on a loaded machine."""
 
 
 def pct(values, p):
@@ -61,7 +120,7 @@ async def issue_load(base: str, token: str | None, total: int, clients: int,
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def worker():
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=KEEPALIVE) as c:
             for _ in range(per):
                 t0 = time.perf_counter()
                 r = await c.post(path, json={"service": "hotich", "idempotency_key": str(uuid.uuid4())})
@@ -100,7 +159,7 @@ async def call_load(base: str, token: str, counters: int, rounds: int, received:
             await c.post(f"/api/v1/tickets/{r.json()['id']}/finish")
 
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30,
-                                 limits=httpx.Limits(max_connections=counters)) as c:
+                                 limits=httpx.Limits(max_connections=counters, keepalive_expiry=2.0)) as c:
         await asyncio.gather(*(official(n, c) for n in range(1, counters + 1)))
     return latencies, http_only
 
@@ -181,16 +240,25 @@ def one_run(args, work: Path, pg) -> dict[str, float]:
     if pg is not None:
         urls.append(("postgres", pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")))
     try:
-        # floors first, on the same machine in the same run
-        floor, floor_base = start_floor_app(work, args.synchronous)
-        try:
-            asyncio.run(issue_load(floor_base, None, 200, args.clients, path="/t"))  # warm-up
-            elapsed, lat = asyncio.run(issue_load(floor_base, None, args.tickets, args.clients, path="/t"))
-        finally:
-            floor.terminate()
-            floor.wait(10)
-        figures["floor: bare insert endpoint, req/s"] = len(lat) / elapsed
-        figures["floor: bare insert endpoint p99 ms"] = pct(lat, 99) * 1000
+        # floors first, on the same machine in the same run (the insert floor again after motcua's issue test)
+        figures["machine: load average (1 min) at start"] = os.getloadavg()[0]
+        p50, p99 = commit_probe(work, args.synchronous)
+        figures["machine: bare SQLite commit p50 ms"] = p50
+        figures["machine: bare SQLite commit p99 ms"] = p99
+
+        def floor_issue() -> tuple[float, float]:
+            floor, floor_base = start_floor_app(work, args.synchronous)
+            try:
+                asyncio.run(issue_load(floor_base, None, 200, args.clients, path="/t"))  # warm-up
+                elapsed, lat = asyncio.run(issue_load(floor_base, None, args.tickets, args.clients, path="/t"))
+            finally:
+                floor.terminate()
+                floor.wait(10)
+            return len(lat) / elapsed, pct(lat, 99) * 1000
+
+        rate, p99 = floor_issue()
+        figures["floor: bare insert endpoint, req/s (before)"] = rate
+        figures["floor: bare insert endpoint p99 ms"] = p99
         received: dict[str, float] = {}
         sub = subscriber(broker, received)
         pub = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
@@ -213,14 +281,16 @@ def one_run(args, work: Path, pg) -> dict[str, float]:
             server.start()
             try:
                 official = server.login("bench", "bench-password")
+                phase = Conditions()
                 elapsed, lat = asyncio.run(issue_load(server.base_url, kiosk, args.tickets, args.clients))
+                phase.stop(figures, f"{name} issue")
                 figures[f"{name}: issue tickets/s"] = len(lat) / elapsed
                 figures[f"{name}: issue p99 ms"] = pct(lat, 99) * 1000
                 if name == "sqlite":
-                    figures["sqlite: issue ÷ floor"] = figures["sqlite: issue tickets/s"] / figures[
-                        "floor: bare insert endpoint, req/s"]
+                    phase = Conditions()
                     lat, http_only = asyncio.run(call_load(server.base_url, official, args.counters, args.rounds,
                                                            received, args.pace))
+                    phase.stop(figures, "calls")
                     figures["sqlite: call→MQTT p50 ms"] = pct(lat, 50) * 1000
                     figures["sqlite: call→MQTT p99 ms"] = pct(lat, 99) * 1000
                     figures["sqlite: call-next HTTP answer alone p99 ms"] = pct(http_only, 99) * 1000
@@ -230,6 +300,12 @@ def one_run(args, work: Path, pg) -> dict[str, float]:
             finally:
                 server.stop()
         sub.loop_stop()
+        figures["floor: bare insert endpoint, req/s (after)"] = floor_issue()[0]
+        before, after = figures["floor: bare insert endpoint, req/s (before)"], figures[
+            "floor: bare insert endpoint, req/s (after)"]
+        figures["floor: drift within the run, after ÷ before"] = after / before
+        figures["sqlite: issue ÷ floor (mean of before and after)"] = figures["sqlite: issue tickets/s"] / (
+            (before + after) / 2)
     finally:
         broker.stop()
     return figures
@@ -264,9 +340,27 @@ def main() -> None:
             pg.stop()
     print(f"\n{args.tickets} tickets by {args.clients} clients; {args.counters} counters × {args.rounds} calls, "
           f"each every ~{args.pace:g} s; sqlite synchronous={args.synchronous}. min / median / max of {len(runs)} runs:")
-    for key in runs[0]:
-        values = [r[key] for r in runs]
-        print(f"  {key:42s} {min(values):9.2f} {statistics.median(values):9.2f} {max(values):9.2f}")
+    for key in sorted(runs[0], key=_order):
+        values = [r[key] for r in runs if key in r]
+        print(f"  {key:52s} {min(values):9.2f} {statistics.median(values):9.2f} {max(values):9.2f}")
+    if len(runs) > 1:
+        print("\nRun by run (why the figures differ: the same code on a machine doing other work):")
+        for i, r in enumerate(runs, 1):
+            print(f"  run {i}: floor {r['floor: bare insert endpoint, req/s (before)']:.0f}→"
+                  f"{r['floor: bare insert endpoint, req/s (after)']:.0f} req/s, issue "
+                  f"{r['sqlite: issue tickets/s']:.0f}/s (÷ floor {r['sqlite: issue ÷ floor (mean of before and after)']:.2f}); "
+                  f"call→MQTT p99 {r['sqlite: call→MQTT p99 ms']:.1f} ms; bare commit p99 "
+                  f"{r['machine: bare SQLite commit p99 ms']:.1f} ms; load {r['machine: load average (1 min) at start']:.1f}; "
+                  + ", ".join(f"{k.split(': ', 1)[1].removesuffix(', %')} {v:.0f}%" for k, v in r.items()
+                              if "pressure" in k))
+
+
+def _order(key: str) -> tuple[int, str]:
+    """The machine's conditions first, then the floors, then motcua's figures (in measuring order)."""
+    for rank, prefix in enumerate(("machine", "floor", "sqlite", "postgres")):
+        if key.startswith(prefix):
+            return rank, ""
+    return 9, key
 
 
 if __name__ == "__main__":
