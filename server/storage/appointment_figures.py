@@ -29,12 +29,13 @@ def appointment_figures(db: Database, site: str, first: date, last: date) -> dic
                                                       "waiting": 0})
             cell["booked"] += count
             cell["waiting" if status == "booked" else status] += count
-        kinds = conn.execute(select(tickets.c.window_start.is_not(None).label("booked"), func.count()).where(
+        is_booked = tickets.c.window_start.is_not(None)
+        kinds = conn.execute(select(is_booked.label("booked"), tickets.c.remote, func.count()).where(
             tickets.c.site == site, tickets.c.day >= first, tickets.c.day <= last)
-            .group_by(tickets.c.window_start.is_not(None))).all()
-        by_kind = {"appointment": 0, "walk_in": 0}
-        for is_booked, count in kinds:
-            by_kind["appointment" if is_booked else "walk_in"] += count
+            .group_by(is_booked, tickets.c.remote)).all()
+        by_kind = {"appointment": 0, "remote": 0, "walk_in": 0}  # booked / taken from a phone / at the kiosk
+        for booked_ticket, remote, count in kinds:
+            by_kind["appointment" if booked_ticket else "remote" if remote else "walk_in"] += count
         total = sum(by_kind.values())
         near = dict(conn.execute(select(notices.c.status, func.count()).where(
             notices.c.site == site, notices.c.day >= first, notices.c.day <= last)
@@ -51,7 +52,8 @@ def appointment_figures(db: Database, site: str, first: date, last: date) -> dic
                           **{k: v for k, v in c.items() if k != "waiting"},
                           "not_yet": c["waiting"]} for (d, s), c in sorted(booked.items())],
         "totals": totals,
-        "tickets": {**by_kind, "appointment_pct": round(100 * by_kind["appointment"] / total, 1) if total else None},
+        "tickets": {**by_kind, "appointment_pct": round(100 * by_kind["appointment"] / total, 1) if total else None,
+                    "remote_pct": round(100 * by_kind["remote"] / total, 1) if total else None},
         "notices": {"turn_near": {"sent": near.get("sent", 0), "failed": sum(near.get(k, 0) for k in failed),
                                   "pending": sum(near.get(k, 0) for k in ("pending", "sending", "handed"))},
                     "reminders": {"sent": reminders.get("sent", 0),

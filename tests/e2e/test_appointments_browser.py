@@ -181,9 +181,17 @@ def test_director_sees_booked_arrived_no_show_share_and_notices(booking_site, br
         kiosk.post("/api/v1/sites/demo/appointments/check-in", json={"token": booked[0]})
         for i in range(3):
             kiosk.post("/api/v1/sites/demo/tickets", json={"service": "hotich", "idempotency_key": f"walk-{i}-dddd"})
-    report = manager.get(f"/api/v1/sites/demo/reports/tickets?from={today}&to={today}").json()["appointments"]
+    # one citizen joins the line from their phone (docs/remote.md)
+    r = web.post("/api/v1/sites/demo/remote-tickets", json={
+        "service": "hotich", "idempotency_key": "remote-0001-dddd",
+        "proof": verify(site, web, "0912 000 009", "+84912000009", purpose="remote")})
+    assert r.status_code == 201, r.text
+    whole = manager.get(f"/api/v1/sites/demo/reports/tickets?from={today}&to={today}").json()
+    report, remote = whole["appointments"], whole["remote"]
     assert report["totals"] == {"booked": 3, "arrived": 1, "no_show": 0, "cancelled": 1}
-    assert report["tickets"] == {"appointment": 1, "walk_in": 3, "appointment_pct": 25.0}
+    assert report["tickets"] == {"appointment": 1, "remote": 1, "walk_in": 3, "appointment_pct": 20.0,
+                                 "remote_pct": 20.0}
+    assert remote == {"issued": 1, "checked_in": 0, "set_aside": 0}
     assert report["notices"] == {"turn_near": {"sent": 0, "failed": 0, "pending": 0},
                                  "reminders": {"sent": 0, "failed": 0, "pending": 0}}
 
@@ -199,9 +207,11 @@ def test_director_sees_booked_arrived_no_show_share_and_notices(booking_site, br
     expect(page.locator("#ap-booked")).to_have_text("3")
     expect(page.locator("#ap-arrived")).to_have_text("1")
     expect(page.locator("#ap-cancelled")).to_have_text("1")
-    expect(page.locator("#ap-share")).to_have_text("25%")
-    expect(page.locator("#ap-kinds")).to_have_text("có hẹn 1 · không hẹn 3")
+    expect(page.locator("#ap-share")).to_have_text("20%")
+    expect(page.locator("#ap-kinds")).to_have_text("có hẹn 1 · từ xa 1 · tại kiosk 3")
     expect(page.locator("#ap-by-day tbody tr")).to_have_count(1)
+    expect(page.locator("#rm-issued")).to_have_text("1")  # the remote tickets' tile
+    expect(page.locator("#rm-sub")).to_have_text("đã có mặt 0 · để sang bên 0")
     expect(page.locator("#ap-by-day tbody td").nth(1)).to_have_text("Hộ tịch")
     page.locator("#appointments").screenshot(path=str(ARTIFACTS / "03-dashboard-appointments.png"))
     assert page.evaluate("window.__violations") == []

@@ -57,10 +57,10 @@ def sms_to(live: LiveSite, phone: str, marker: str, after: int = 0, timeout: flo
     raise AssertionError(f"no SMS with {marker!r} to {phone}: {[s.text for s in modem.sent]}")
 
 
-def verify(live: LiveSite, web: httpx.Client, phone_text: str, phone: str) -> str:
+def verify(live: LiveSite, web: httpx.Client, phone_text: str, phone: str, purpose: str = "booking") -> str:
     """Ask for a code, read it from the SMS, confirm it. → the proof."""
     before = len(live.app.state.notice_sender.notifier.modem.sent)
-    r = web.post("/api/v1/phone/verify/start", json={"phone": phone_text, "purpose": "booking"})
+    r = web.post("/api/v1/phone/verify/start", json={"phone": phone_text, "purpose": purpose})
     assert r.status_code == 200, r.text
     code = re.search(r"\b(\d{6})\b", sms_to(live, phone, "Ma xac nhan", before).text).group(1)
     r = web.post("/api/v1/phone/verify/confirm", json={"verification": r.json()["verification"], "code": code})

@@ -264,6 +264,12 @@
       }).join("") + "</tr>";
     }).join("") : '<tr><td colspan="8" class="empty">' + T.noOfficials + "</td></tr>";
     renderAppointments(t.appointments);
+    renderRemote(t.remote);
+  }
+  function renderRemote(r) {  // tickets taken from a phone (docs/remote.md)
+    if (!r || !$("rm-issued")) return;
+    $("rm-issued").textContent = num(r.issued);
+    $("rm-sub").textContent = "đã có mặt " + num(r.checked_in) + " · để sang bên " + num(r.set_aside);
   }
   function renderAppointments(a) {
     $("appointments").hidden = !a;
@@ -273,7 +279,8 @@
     $("ap-arrived").textContent = num(a.totals.arrived);
     $("ap-no-show").textContent = num(a.totals.no_show);
     $("ap-share").textContent = pct(a.tickets.appointment_pct);
-    $("ap-kinds").textContent = "có hẹn " + num(a.tickets.appointment) + " · không hẹn " + num(a.tickets.walk_in);
+    $("ap-kinds").textContent = "có hẹn " + num(a.tickets.appointment) + " · từ xa " + num(a.tickets.remote) +
+      " · tại kiosk " + num(a.tickets.walk_in);
     var n = a.notices;
     $("ap-sent").textContent = num(n.turn_near.sent + n.reminders.sent);
     $("ap-failed").textContent = num(n.turn_near.failed + n.reminders.failed);
