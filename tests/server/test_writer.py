@@ -75,8 +75,9 @@ def test_requests_queued_behind_one_commit_share_the_next_and_a_failure_loses_on
     assert count(db, tickets) == 5  # the broken unit's row was rolled back with its savepoint
     with db.read() as conn:
         assert conn.execute(select(tickets.c.idempotency_key).where(tickets.c.token == "broken-token")).first() is None
-        seqs = conn.execute(select(sync_journal.c.seq).order_by(sync_journal.c.seq)).scalars().all()
-        assert seqs == list(range(1, 6))  # gapless: the failed units took no seq
+        journalled = conn.execute(select(sync_journal.c.seq, sync_journal.c.kind).order_by(sync_journal.c.seq)).all()
+        assert [s for s, _ in journalled] == list(range(1, len(journalled) + 1))  # gapless: the failed units took no seq
+        assert [k for _, k in journalled] == ["site"] + ["ticket"] * 5  # the site's profile, then the five tickets
         out = conn.execute(select(outbox.c.seq).order_by(outbox.c.seq)).scalars().all()
         assert out == list(range(1, 6))
 
