@@ -8,13 +8,11 @@ the number and lines shown and the bytes the sim printer got (checkin-printer.bi
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import traceback
 from pathlib import Path
 
-from tests.kiosk.window_driver import shown_lines
+from tests.kiosk.window_driver import run_plan, shown_lines
 
 
 def main(server: str, token: str, width: int, height: int, outdir: str, qr_text: str) -> int:
@@ -25,7 +23,6 @@ def main(server: str, token: str, width: int, height: int, outdir: str, qr_text:
     from kiosk.kivyconf import configure_kivy
 
     configure_kivy(width, height)
-    from kivy.clock import Clock
     from kivy.core.window import Window
 
     from kiosk.app import KioskApp
@@ -54,35 +51,7 @@ def main(server: str, token: str, width: int, height: int, outdir: str, qr_text:
         result["print_problem"] = vm.state.print_problem
         (out / "checkin-printer.bin").write_bytes(vm.printer.backend.output)
 
-    plan = steps()
-    state = {"cond": (lambda: True), "delay": 0.0, "waited": 0.0}
-
-    def pump(dt):
-        try:
-            state["waited"] += dt
-            if state["waited"] > 30:
-                raise TimeoutError(f"the kiosk did not reach the expected screen (at {app.sm.current}, "
-                                   f"notice {vm.state.notice})")
-            if not state["cond"]():
-                return
-            if state["delay"] > 0:
-                state["delay"] -= dt
-                return
-            state["cond"], state["delay"] = next(plan)
-            state["waited"] = 0.0
-        except StopIteration:
-            result["ok"] = True
-            app.stop()
-        except Exception:
-            result["errors"].append(traceback.format_exc())
-            app.stop()
-
-    Clock.schedule_interval(pump, 0.1)
-    try:
-        app.run()
-    except BaseException:
-        result["errors"].append(traceback.format_exc())
-    (out / "checkin.json").write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
+    run_plan(app, steps(), result, out / "checkin.json")
     vm.client.close()
     return 0 if result.get("ok") else 1
 

@@ -91,6 +91,43 @@ def hidden_tiles(view) -> list[str]:
     return out
 
 
+
+def run_plan(app, plan, result: dict, out_file: Path, timeout_s: float = 30) -> None:
+    """Drive ``app`` through ``plan`` (a generator yielding (condition, delay) pairs: wait until the
+    condition holds, then ``delay`` more seconds so the screen draws), then write ``result`` as JSON
+    to ``out_file``. ``result["ok"]`` is True when the plan ran to its end; tracebacks go to
+    ``result["errors"]``. Returns when the app has stopped."""
+    from kivy.clock import Clock
+
+    state = {"cond": (lambda: True), "delay": 0.0, "waited": 0.0}
+
+    def pump(dt):
+        try:
+            state["waited"] += dt
+            if state["waited"] > timeout_s:
+                raise TimeoutError("the kiosk did not reach the expected screen")
+            if not state["cond"]():
+                return
+            if state["delay"] > 0:  # let the screen draw before the next step (or screenshot)
+                state["delay"] -= dt
+                return
+            state["cond"], state["delay"] = next(plan)
+            state["waited"] = 0.0
+        except StopIteration:
+            result["ok"] = True
+            app.stop()
+        except Exception:
+            result["errors"].append(traceback.format_exc())
+            app.stop()
+
+    Clock.schedule_interval(pump, 0.1)
+    try:
+        app.run()
+    except BaseException:
+        result["errors"].append(traceback.format_exc())
+    out_file.write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
+
+
 def main(server: str, token: str, width: int, height: int, lang: str, outdir: str, voice: bool = False) -> int:
     os.environ.pop("DISPLAY", None)
     os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
@@ -99,7 +136,6 @@ def main(server: str, token: str, width: int, height: int, lang: str, outdir: st
     from kiosk.kivyconf import configure_kivy
 
     configure_kivy(width, height)
-    from kivy.clock import Clock
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
 
@@ -250,34 +286,7 @@ def main(server: str, token: str, width: int, height: int, lang: str, outdir: st
         tap(app.sm.get_screen("ticket").children[0].children[0])  # "Done"
         yield (lambda: app.sm.current == "home" and vm.state.lang == "vi"), 0.1
 
-    plan = steps()
-    state = {"cond": (lambda: True), "delay": 0.0, "waited": 0.0}
-
-    def pump(dt):
-        try:
-            state["waited"] += dt
-            if state["waited"] > 30:
-                raise TimeoutError("the kiosk did not reach the expected screen")
-            if not state["cond"]():
-                return
-            if state["delay"] > 0:  # let the screen draw before the next step (or screenshot)
-                state["delay"] -= dt
-                return
-            state["cond"], state["delay"] = next(plan)
-            state["waited"] = 0.0
-        except StopIteration:
-            result["ok"] = True
-            app.stop()
-        except Exception:
-            result["errors"].append(traceback.format_exc())
-            app.stop()
-
-    Clock.schedule_interval(pump, 0.1)
-    try:
-        app.run()
-    except BaseException:
-        result["errors"].append(traceback.format_exc())
-    (out / f"result_{tag}.json").write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
+    run_plan(app, steps(), result, out / f"result_{tag}.json")
     vm.client.close()
     return 0 if result.get("ok") else 1
 
