@@ -5,9 +5,7 @@
   "use strict";
   var site = window.MOTCUA_DASH.site, withTickets = window.MOTCUA_DASH.tickets !== false;
   var asked = /[?&]from=(\d{4}-\d{2}-\d{2})&to=(\d{4}-\d{2}-\d{2})/.exec(location.search);  // a drill-down's period
-  var token = sessionStorage.getItem("motcua-token"), user = sessionStorage.getItem("motcua-user");
   var today = null, seq = 0;  // the site's today, from the first report; number of the latest load
-  var MANAGERS = ["manager", "admin"];
   var T = {
     badLogin: "Sai tên đăng nhập hoặc mật khẩu.",
     busy: "Đăng nhập quá nhiều lần, vui lòng thử lại sau ít phút.",
@@ -39,51 +37,11 @@
   }
   function pick(obj, path) { return path.split(".").reduce(function (o, k) { return o == null ? o : o[k]; }, obj); }
 
-  // ---- signing in and out --------------------------------------------------------------------
-  function show() {
-    var signed = !!token;
-    $("login").hidden = signed; $("dashboard").hidden = !signed; $("account").hidden = !signed;
-    $("who").textContent = user || "";
-    if (signed) { syncLine(); load(today ? query() : asked ? "?from=" + asked[1] + "&to=" + asked[2] : ""); }
-  }
-  function signOut(message) {
-    token = null; user = null; today = null;
-    sessionStorage.removeItem("motcua-token"); sessionStorage.removeItem("motcua-user");
-    $("login-error").textContent = message || "";
-    $("login-form").reset();
-    show();
-  }
-  $("login-form").onsubmit = function (ev) {
-    ev.preventDefault();
-    var form = new FormData(ev.target), name = String(form.get("username") || "").trim();
-    $("login-error").textContent = "";
-    fetch("/api/v1/auth/token", {method: "POST", body: new URLSearchParams(form)}).then(function (r) {
-      if (r.ok) return r.json();
-      throw new Error(r.status === 429 ? T.busy : r.status >= 500 ? T.failed(r.status) : T.badLogin);
-    }, function () { throw new Error(T.offline); }).then(function (j) {
-      if (MANAGERS.indexOf(j.role) < 0) { $("login-error").textContent = T.forbidden(name); ev.target.reset(); return; }
-      token = j.access_token; user = name;
-      sessionStorage.setItem("motcua-token", token); sessionStorage.setItem("motcua-user", user);
-      show();
-    }).catch(function (err) { $("login-error").textContent = err.message; });
-  };
-  $("logout").onclick = function () {  // the server revokes the token too: a copy left behind is dead
-    if (token) fetch("/api/v1/auth/logout", {method: "POST", headers: {Authorization: "Bearer " + token}}).catch(function () {});
-    signOut("");
-  };
+  // ---- signing in and out (signin.js) -------------------------------------------------------
+  var session = window.motcuaSession(T, function () { syncLine(); load(today ? query() : asked ? "?from=" + asked[1] + "&to=" + asked[2] : ""); }, function () { today = null; });
 
   // ---- fetching ------------------------------------------------------------------------------
-  function request(path) {
-    return fetch(path, {headers: {Authorization: "Bearer " + token}}).catch(function () {
-      throw {message: T.offline};
-    }).then(function (r) {
-      if (r.ok) return r;
-      if (r.status === 401) { signOut(T.expired); throw {message: T.expired, quiet: true}; }
-      if (r.status === 403) { var who = user; signOut(T.forbidden(who)); throw {message: T.forbidden(who), quiet: true}; }
-      if (r.status === 422) throw {message: T.badPeriod};
-      throw {message: T.failed(r.status)};
-    });
-  }
+  var request = session.request;
   function base(kind) { return "/api/v1/sites/" + encodeURIComponent(site) + "/reports/" + kind; }
   function query() {
     var from = $("from").value, to = $("to").value;
@@ -293,5 +251,5 @@
     }).join("") : '<tr><td colspan="6" class="empty">Không có lịch hẹn nào trong kỳ này.</td></tr>';
   }
 
-  show();
+  session.show();
 })();

@@ -3,9 +3,7 @@
 // policy refuses style="" in markup).
 (function () {
   "use strict";
-  var token = sessionStorage.getItem("motcua-token"), user = sessionStorage.getItem("motcua-user");
   var today = null, seq = 0, last = null;
-  var MANAGERS = ["manager", "admin"];
   var COLUMNS = ["received", "to_handle", "resolved", "on_time_rate", "open_end", "open_past_due", "late_total"];
   var STALE_S = 15 * 60;
   var T = {
@@ -45,51 +43,11 @@
     return Math.round(s / 86400) + " ngày trước";
   }
 
-  // ---- signing in and out ------------------------------------------------------------------
-  function show() {
-    var signed = !!token;
-    $("login").hidden = signed; $("dashboard").hidden = !signed; $("account").hidden = !signed;
-    $("who").textContent = user || "";
-    if (signed) load(today ? query() : "");
-  }
-  function signOut(message) {
-    token = null; user = null; today = null;
-    sessionStorage.removeItem("motcua-token"); sessionStorage.removeItem("motcua-user");
-    $("login-error").textContent = message || "";
-    $("login-form").reset();
-    show();
-  }
-  $("login-form").onsubmit = function (ev) {
-    ev.preventDefault();
-    var form = new FormData(ev.target), name = String(form.get("username") || "").trim();
-    $("login-error").textContent = "";
-    fetch("/api/v1/auth/token", {method: "POST", body: new URLSearchParams(form)}).then(function (r) {
-      if (r.ok) return r.json();
-      throw new Error(r.status === 429 ? T.busy : r.status >= 500 ? T.failed(r.status) : T.badLogin);
-    }, function () { throw new Error(T.offline); }).then(function (j) {
-      if (MANAGERS.indexOf(j.role) < 0) { $("login-error").textContent = T.forbidden(name); ev.target.reset(); return; }
-      token = j.access_token; user = name;
-      sessionStorage.setItem("motcua-token", token); sessionStorage.setItem("motcua-user", user);
-      show();
-    }).catch(function (err) { $("login-error").textContent = err.message; });
-  };
-  $("logout").onclick = function () {
-    if (token) fetch("/api/v1/auth/logout", {method: "POST", headers: {Authorization: "Bearer " + token}}).catch(function () {});
-    signOut("");
-  };
+  // ---- signing in and out (signin.js) -------------------------------------------------------
+  var session = window.motcuaSession(T, function () { load(today ? query() : ""); }, function () { today = null; });
 
   // ---- fetching ----------------------------------------------------------------------------
-  function request(path) {
-    return fetch(path, {headers: {Authorization: "Bearer " + token}}).catch(function () {
-      throw {message: T.offline};
-    }).then(function (r) {
-      if (r.ok) return r;
-      if (r.status === 401) { signOut(T.expired); throw {message: T.expired, quiet: true}; }
-      if (r.status === 403) { var who = user; signOut(T.forbidden(who)); throw {message: T.forbidden(who), quiet: true}; }
-      if (r.status === 422) throw {message: T.badPeriod};
-      throw {message: T.failed(r.status)};
-    });
-  }
+  var request = session.request;
   function query() {
     var from = $("from").value, to = $("to").value, rank = $("rank-by").value;
     if (!from || !to) throw {message: T.noDates};
@@ -201,5 +159,5 @@
     });
   }
 
-  show();
+  session.show();
 })();
