@@ -170,7 +170,10 @@ def load_site(db: Database, path: Path) -> str:
                 "site": site["id"], "id": str(ctr["id"]), "label": ctr["label"],
                 "services": json.dumps(ctr.get("services", [])),
             }, ["site", "id"])
-        journal.record_profile(conn, site["id"], datetime.now(timezone.utc))  # the province's copy follows
+        # the province's copy follows (a schema from before revision 0010 has no journal yet: its
+        # upgrade starts the journal, and the server journals the profile when it starts with a province)
+        if conn.dialect.has_table(conn, "sync_journal"):
+            journal.record_profile(conn, site["id"], datetime.now(timezone.utc))
     return site["id"]
 
 
