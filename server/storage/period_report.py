@@ -29,7 +29,7 @@ from .ledger_store import MAX_CLASS, OPEN_CLASS
 from .reports import WorkdayIndex, site_names
 from .tables import dossier_flow_rollup, dossier_spans, procedures, ticket_ratings, users
 
-Atoms = Counter  # (site, channel, dim, value, ledger name) → n; dim "procedure" or "official"
+Atoms = dict  # (site, channel, dim, value, ledger name) → n; dim "procedure" or "official"
 DIMS = ("procedure", "official")
 
 
@@ -91,13 +91,45 @@ def _month_pieces(start: date, end: date) -> list[tuple[str, date, date]]:
     return pieces
 
 
+def _single_bucket(start: date, end: date) -> bool:
+    """Whether [start, end] is read from one roll-up row per key: one whole year, one whole month
+    or one day."""
+    pieces = _pieces(start, end)
+    if start > end or len(pieces) != 1:
+        return False
+    grain, low, high = pieces[0]
+    if grain == "y":
+        return low.year == high.year
+    if grain == "m":
+        return (low.year, low.month) == (high.year, high.month)
+    return low == high
+
+
 def _flows(site: str | None, start: date, end: date):
+    """The period's flows, one row per atom key (site, channel, dim, value, kind) and its count
+    when the period is one year, month or day (the rows are read as they are, nothing to add up);
+    otherwise one row per key and piece, added up by the caller."""
     f = dossier_flow_rollup.c
-    keys = (f.site, f.kind, f.channel, f.dim, f.value)
+    keys = (f.site, f.channel, f.dim, f.value, f.kind)  # the atom's key, in its order
+    where_site = [f.site == site] if site else []
+    pieces = _pieces(start, end)
+    if _single_bucket(start, end):
+        grain, low, _ = pieces[0]
+        return select(*keys, f.n).where(f.grain == grain, f.day == low, *where_site)
     return union_all(*(
         select(*keys, func.sum(f.n).label("n")).where(
-            f.grain == grain, f.day >= low, f.day <= high, *([f.site == site] if site else [])).group_by(*keys)
-        for grain, low, high in _pieces(start, end)))
+            f.grain == grain, f.day >= low, f.day <= high, *where_site).group_by(*keys)
+        for grain, low, high in pieces))
+
+
+def _tuples(conn, stmt) -> list[tuple]:
+    """The rows as plain tuples. On PostgreSQL straight from the driver's cursor (its dates are
+    already dates; a province's year is ~100,000 rows, and building a Row for each was a fifth of
+    the report); on SQLite through SQLAlchemy, which turns its date strings into dates."""
+    result = conn.execute(stmt)
+    if conn.dialect.name == "postgresql":
+        return result.cursor.fetchall()
+    return [tuple(r) for r in result.all()]
 
 
 def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
@@ -105,13 +137,20 @@ def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
     """Everything the period [start, as_of] needs, as counts of ledger names."""
     before = start - timedelta(days=1)
     with db.read() as conn:  # one snapshot for the three reads
-        flows = conn.execute(_flows(site, start, as_of)).all() if start <= as_of else []
-        opening = conn.execute(_holding(site, before, detail=False)).all()
-        closing = conn.execute(_holding(site, as_of)).all()
+        if conn.dialect.name == "postgresql":
+            # A province's year groups ~70,000 roll-up rows: in the default 4 MB the hash spills to disk.
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        flows = _tuples(conn, _flows(site, start, as_of)) if start <= as_of else []
+        opening = _tuples(conn, _holding(site, before, detail=False))
+        closing = _tuples(conn, _holding(site, as_of))
     sums: dict[tuple, int] = {}  # a plain dict: ~100,000 increments a report, Counter's are slower
-    for site_id, kind, channel, dim, value, n in flows:
-        key = (site_id, channel, dim, value, kind)
-        sums[key] = sums.get(key, 0) + n
+    if _single_bucket(start, as_of):
+        sums = {row[:5]: row[5] for row in flows}  # one row per key already
+    else:
+        get = sums.get
+        for site_id, channel, dim, value, kind, n in flows:
+            key = (site_id, channel, dim, value, kind)
+            sums[key] = get(key, 0) + n
     for site_id, channel, procedure, official, n in opening:
         _count(sums, site_id, channel, procedure, official, ("carried_over",), n)
     waits: dict[str, list] = defaultdict(list)
@@ -128,15 +167,15 @@ def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
                 names = ("open_paused", *names)
         _count(sums, site_id, channel, procedure, official, names, n)
     for site_id, rows in waits.items():
-        index = WorkdayIndex.cached(calendar_for(site_id), min(min(r.due, r.stopped) for r in rows),
-                                    max(max(r.due for r in rows), as_of))
+        index = WorkdayIndex.cached(calendar_for(site_id), min(min(r[5], r[6]) for r in rows),
+                                    max(max(r[5] for r in rows), as_of))
         past_due: dict[tuple[date, date], bool] = {}  # many waits share their days
         for site_id, _, channel, procedure, official, due, stopped_on, _, multi, n in rows:
             past = past_due.get((due, stopped_on))
             if past is None:
                 past = past_due[due, stopped_on] = as_of > index.provisional_due(due, stopped_on, as_of)
             _count(sums, site_id, channel, procedure, official, ("open_supplement", *_judged(past, multi)), n)
-    return Counter(sums)
+    return sums
 
 
 def _count(sums: dict, site_id: str, channel: str, procedure: str, official: str, names: tuple[str, ...],
@@ -159,26 +198,40 @@ def _judged(past_due: bool, multi: int) -> tuple[str, ...]:
 
 
 def grouped(atoms: Atoms, field_of: Callable[[str], str]) -> dict[str, dict[str, Counter]]:
-    """Every grouping the report shows, in one pass over the atoms (a province has ~100,000):
-    the total, by channel, field, procedure and site (procedure atoms), by official."""
+    """Every grouping the report shows: the total, by channel, field, procedure and site
+    (procedure atoms), by official. A province has ~100,000 atoms: one pass sums them per
+    procedure, per site and per official (plain dicts); the total, channels and fields are then
+    added up from the few per-procedure sums."""
+    by_procedure: dict[tuple[str, str, str], int] = {}
+    by_site: dict[tuple[str, str, str], int] = {}
+    by_official: dict[tuple[str, str, str], int] = {}
+    p_get, s_get, o_get = by_procedure.get, by_site.get, by_official.get
+    for (site_id, channel, d, value, name), n in atoms.items():
+        if d == "procedure":
+            key = (value, name, channel)
+            by_procedure[key] = p_get(key, 0) + n
+            key = (site_id, name, channel)
+            by_site[key] = s_get(key, 0) + n
+        elif d == "official":
+            key = (value, name, channel)
+            by_official[key] = o_get(key, 0) + n
     g: dict[str, dict[str, Counter]] = {k: defaultdict(Counter) for k in (
         "all", "channel", "field", "procedure", "official", "sites")}
-    total, channel_g, field_g, procedure_g, official_g, site_g = (g[k] for k in (
-        "all", "channel", "field", "procedure", "official", "sites"))
+    total, channel_g, field_g, procedure_g = g["all"]["all"], g["channel"], g["field"], g["procedure"]
     fields: dict[str, str] = {}
-    for (site_id, channel, d, value, name), n in atoms.items():
+    for (value, name, channel), n in by_procedure.items():
         key = (name, channel)
-        if d == "procedure":
-            total["all"][key] += n
-            channel_g[channel][key] += n
-            procedure_g[value][key] += n
-            site_g[site_id][key] += n
-            field = fields.get(value)
-            if field is None:
-                field = fields[value] = field_of(value)
-            field_g[field][key] += n
-        elif d == "official":
-            official_g[value][key] += n
+        procedure_g[value][key] += n
+        total[key] += n
+        channel_g[channel][key] += n
+        field = fields.get(value)
+        if field is None:
+            field = fields[value] = field_of(value)
+        field_g[field][key] += n
+    for (site_id, name, channel), n in by_site.items():
+        g["sites"][site_id][name, channel] += n
+    for (value, name, channel), n in by_official.items():
+        g["official"][value][name, channel] += n
     return g
 
 

@@ -212,6 +212,21 @@ def test_a_generated_history_chains_balances_and_never_changes(db):
     assert quarter["open_end"] == at_end[2]["figures"]["open_end"]
     for key in ("received", "resolved", "resolved_late", "withdrawn", "not_accepted", "supplement_requests"):
         assert quarter[key] == sum(r["figures"][key] for r in at_end), key
+    # The whole year is read from the yearly roll-up rows as they are (one row per key, nothing
+    # added up); cut one day short, from months and days added up; December 31 alone, from its
+    # daily rows. The year's flows are the two added, its end is December's.
+    year = report(db, store, (date(2026, 1, 1), date(2026, 12, 31)), MUCH_LATER)
+    short = report(db, store, (date(2026, 1, 1), date(2026, 12, 30)), MUCH_LATER)
+    last_day = report(db, store, (date(2026, 12, 31), date(2026, 12, 31)), MUCH_LATER)
+    assert year["figures"]["received"] > quarter["received"] / 2 > 0
+    for key in ("received", "resolved", "resolved_late", "withdrawn", "not_accepted", "supplement_requests"):
+        assert year["figures"][key] == short["figures"][key] + last_day["figures"][key], key
+    assert year["figures"]["open_end"] == last_day["figures"]["open_end"] == at_end[2]["figures"]["open_end"]
+    def received_by_procedure(r):
+        return {row["key"]: row["figures"]["received"] for row in r["breakdowns"]["procedure"]}
+
+    whole, cut, day = (received_by_procedure(r) for r in (year, short, last_day))
+    assert whole and whole == {k: cut.get(k, 0) + day.get(k, 0) for k in whole}
 
 
 def test_decision_766_sub_indices_by_hand(db):
