@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable, TypeVar
 
-from sqlalchemy import Connection, and_, case, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
 from server.domain import queue as q
@@ -57,43 +57,54 @@ def run_claim(work: Callable[[], T]) -> T:
     raise Contended("the ticket is changing hands right now; press again")
 
 
-def pick(conn: Connection, counter: q.Counter, day, overdue: datetime | None, now: datetime | None = None) -> q.Ticket:
-    """SQL form of :func:`server.domain.queue.sort_key` (tests hold the two to the same order).
+_W = (tickets.c.site == bindparam("p_site"), tickets.c.day == bindparam("p_day"), tickets.c.status == "waiting")
+_PICK_TARGETED = select(tickets).where(*_W, tickets.c.target_counter == bindparam("p_counter")).with_for_update(
+    skip_locked=True)
+_IN_WINDOW = (tickets.c.window_start <= bindparam("p_now"), tickets.c.window_end >= bindparam("p_now"))
+_PICK_FIRST = {
+    (prioritised, booked): select(tickets).where(
+        *_W, tickets.c.service == bindparam("p_service"), tickets.c.target_counter.is_(None),
+        tickets.c.priority.is_not(None) if prioritised else tickets.c.priority.is_(None), *(_IN_WINDOW if booked else ()),
+    ).order_by(tickets.c.issued_at, tickets.c.id).limit(1).with_for_update(skip_locked=True)
+    for prioritised in (False, True) for booked in (False, True)
+}
 
-    ``FOR UPDATE SKIP LOCKED``: a ticket another counter is claiming right now is passed over,
-    and the one returned is locked by this transaction until it commits. SQLite renders neither
-    clause (it needs none).
+
+def pick(conn: Connection, counter: q.Counter, day, overdue: datetime | None, now: datetime | None = None) -> q.Ticket:
+    """The ticket :func:`server.domain.queue.sort_key` puts first (tests hold the two to the same
+    order), read from a handful of candidates, each found through an index:
+
+    - every ticket sent to this counter (few; ``ix_tickets_target``; no other counter may take them);
+    - per service of the counter, the longest-waiting ticket with a priority and the one without
+      (``ix_tickets_queue``, in its order: the first entry), and the same two among the booked
+      tickets whose slot runs now (``ix_tickets_window``).
+
+    The first ticket by the rule is always one of them: past the tickets sent to the counter, the
+    rule orders a service's tickets (booked inside their slot first) by priority, then waiting
+    time — late or not, preferred or not, the first of a service is its longest-waiting priority
+    ticket or its longest-waiting other one. One candidate per query, not every booked ticket: four
+    counters calling at once each lock a different booked citizen instead of one counter locking
+    them all and the other three calling walk-ins past them. Sorting
+    every waiting ticket in SQL, as before, read and sorted the whole hall at every call (2.7 ms
+    with 3,900 waiting).
+
+    ``FOR UPDATE SKIP LOCKED`` on each candidate: a ticket another counter is claiming right now
+    is passed over, and the candidates are locked by this transaction until it commits (the ones
+    not called are released then). SQLite renders neither clause (it needs none).
     """
-    t = tickets.c
     if not counter.services:
         raise QueueEmpty(f"counter {counter.label} serves no service", code="queue_empty")
-    preference = case(
-        {svc: i for i, svc in enumerate(counter.services)}, value=t.service, else_=len(counter.services)
-    )
-    order = [case((t.target_counter == counter.id, 0), else_=1)]
-    if now is not None:  # a booked citizen inside the slot's window (NULL windows compare to NULL: walk-ins)
-        order.append(case((and_(t.window_start <= now, t.window_end >= now), 0), else_=1))
-    if overdue is not None:
-        late = t.issued_at <= overdue
-        order += [case((late, 0), else_=1), case((late, 0), else_=preference)]
-    else:
-        order.append(preference)
-    order += [case((t.priority.is_not(None), 0), else_=1), t.issued_at, t.id]
-    row = conn.execute(
-        select(tickets)
-        .where(
-            t.site == counter.site,
-            t.day == day,
-            t.status == "waiting",
-            ((t.target_counter == counter.id) | (t.target_counter.is_(None) & t.service.in_(counter.services))),
-        )
-        .order_by(*order)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if row is None:
+    params = {"p_site": counter.site, "p_day": day}
+    rows = list(conn.execute(_PICK_TARGETED, {**params, "p_counter": counter.id}).all())
+    for service in counter.services:
+        for (_, booked), stmt in _PICK_FIRST.items():
+            if booked and now is None:
+                continue
+            rows += conn.execute(stmt, {**params, "p_service": service, "p_now": now}).all()
+    candidates = {row.id: _ticket_from_row(row) for row in rows}
+    if not candidates:
         raise QueueEmpty(f"nobody is waiting for counter {counter.label}")
-    return _ticket_from_row(row)
+    return min(candidates.values(), key=lambda t: q.sort_key(counter, t, overdue, now))
 
 
 def pick_present(conn: Connection, counter: q.Counter, day, overdue: datetime | None, now: datetime | None = None

@@ -170,6 +170,9 @@ tickets = Table(
     Index("ix_tickets_called", "site", "day", "service", "called_at"),
     Index("ix_tickets_finished", "site", "day", "service", "finished_at"),
     Index("ix_tickets_remote", "site", "day", "remote", "phone_key"),
+    # the call's candidates besides the longest-waiting of each service (revision 0016)
+    Index("ix_tickets_target", "site", "day", "target_counter", "status"),
+    Index("ix_tickets_window", "site", "day", "status", "window_start"),
 )
 
 ticket_events = Table(

@@ -120,6 +120,55 @@ def test_sql_call_order_matches_the_domain_rule(db, max_wait_minutes):
     assert called == expected and len(called) > 10
 
 
+@pytest.mark.parametrize("max_wait_minutes", [None, 90])
+def test_sql_call_order_with_transfers_and_bookings_matches_the_domain_rule(db, max_wait_minutes):
+    """The call reads a few candidates, not the whole hall: tickets sent to this counter (or to
+    another, never called here), booked tickets inside their window at the call and outside it,
+    priorities, three services, two ticket issued in the same second: called in the domain's order."""
+    s = store(db)
+    rng = random.Random(11)
+    call_at = MORNING + timedelta(hours=2)
+    with db.write() as conn:
+        conn.execute(update(counters).where(counters.c.id == "2").values(status="open"))
+        settings = {} if max_wait_minutes is None else {"max_wait_minutes": max_wait_minutes}
+        conn.execute(update(sites).where(sites.c.id == "demo").values(settings=json.dumps(settings)))
+    limit = timedelta(minutes=max_wait_minutes) if max_wait_minutes else q.DEFAULT_MAX_WAIT
+    for i in range(60):
+        svc = rng.choice(["hotich", "chungthuc", "cutru"])
+        prio = rng.choice([None, None, None, "elderly"])
+        at = MORNING + timedelta(seconds=rng.randint(0, 3600) if i % 10 else 1800)  # some in the same second
+        s.issue("demo", svc, f"order-{i}", priority=prio, now=at)
+    with db.write() as conn:
+        ids = [r.id for r in conn.execute(select(tickets.c.id).order_by(tickets.c.id)).all()]
+        for ticket_id in rng.sample(ids, 8):  # sent to a counter: half to this one, half to the other
+            conn.execute(update(tickets).where(tickets.c.id == ticket_id)
+                         .values(target_counter=rng.choice(["1", "2"])))
+        for ticket_id in rng.sample(ids, 10):  # booked: the slot runs at the call, or is over
+            start = call_at - timedelta(minutes=rng.choice([10, 10, 90]))
+            conn.execute(update(tickets).where(tickets.c.id == ticket_id)
+                         .values(window_start=start, window_end=start + timedelta(minutes=30)))
+        pool = [_ticket_from_row(r) for r in conn.execute(select(tickets)).all()]
+        counter = _counter_from_row(conn.execute(select(counters).where(counters.c.id == "2")).one())
+    assert any(t.target_counter == "2" for t in pool) and any(q.in_window(t, call_at) for t in pool)
+    expected = []
+    while True:
+        try:
+            nxt = q.pick_next(counter, pool, q.overdue_before(call_at, limit), call_at)
+        except q.QueueEmpty:
+            break
+        expected.append(nxt.label)
+        pool.remove(nxt)
+    called = []
+    while True:
+        try:
+            view = s.call_next("demo", "2", now=call_at)
+        except q.QueueEmpty:
+            break
+        called.append(view["number"])
+        s.ticket_action(view["id"], "start", now=call_at)
+    assert called == expected and len(called) > 25
+
+
 def test_every_change_writes_gapless_outbox_events(db):
     s = store(db)
     s.set_counter("demo", "1", "open", now=MORNING)
