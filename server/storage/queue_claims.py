@@ -65,9 +65,13 @@ _PICK_FIRST = {
     (prioritised, booked): select(tickets).where(
         *_W, tickets.c.service == bindparam("p_service"), tickets.c.target_counter.is_(None),
         tickets.c.priority.is_not(None) if prioritised else tickets.c.priority.is_(None), *(_IN_WINDOW if booked else ()),
-    ).order_by(tickets.c.issued_at, tickets.c.id).limit(1).with_for_update(skip_locked=True)
+    ).order_by(*(() if prioritised else (tickets.c.priority,)), tickets.c.issued_at, tickets.c.id)
+    .limit(1).with_for_update(skip_locked=True)
     for prioritised in (False, True) for booked in (False, True)
 }
+"""``ORDER BY priority`` where every priority is NULL changes nothing but lets PostgreSQL read
+``ix_tickets_queue`` in order and stop at the first entry (it does not take ``IS NULL`` as fixing
+the column); the priority tickets are few and sorted."""
 
 
 def pick(conn: Connection, counter: q.Counter, day, overdue: datetime | None, now: datetime | None = None) -> q.Ticket:

@@ -166,7 +166,7 @@ tickets = Table(
     UniqueConstraint("site", "idempotency_key", name="uq_tickets_site_idempotency_key"),
     UniqueConstraint("site", "day", "prefix", "number", name="uq_tickets_site_day_number"),
     # counts and call order read only this index: waiting/serving counts, people ahead
-    Index("ix_tickets_queue", "site", "day", "service", "status", "priority", "issued_at"),
+    Index("ix_tickets_queue", "site", "day", "service", "status", "priority", "issued_at", "id"),  # id: 0016
     Index("ix_tickets_called", "site", "day", "service", "called_at"),
     Index("ix_tickets_finished", "site", "day", "service", "finished_at"),
     Index("ix_tickets_remote", "site", "day", "remote", "phone_key"),
