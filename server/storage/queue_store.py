@@ -316,8 +316,9 @@ class QueueStore(QueueReads):
                     self._emit_call(conn, counter, ticket, now, recall=True, into=events)
                 current = ticket if counter.current_ticket_id == ticket.id else None
                 self._emit_counter_state(conn, counter, current, now, into=events)
-            for service_id in {old_service, ticket.service}:
-                self._emit_queue_state(conn, ticket.site, service_id, ticket.day, now, into=events)
+            if action != "start":  # called → serving: the queue's figures are what they were
+                for service_id in {old_service, ticket.service}:
+                    self._emit_queue_state(conn, ticket.site, service_id, ticket.day, now, into=events)
             outbox.append_many(conn, ticket.site, events, now)
             self._queue_moved(conn, ticket.site, ticket.day, now)
             return self._view(conn, ticket)

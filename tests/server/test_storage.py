@@ -169,6 +169,41 @@ def test_sql_call_order_with_transfers_and_bookings_matches_the_domain_rule(db, 
     assert called == expected and len(called) > 25
 
 
+def test_the_last_retained_queue_state_is_always_the_queue_as_it_is(db):
+    """Displays keep the last retained ``queues/<service>/state``: after every action it must equal
+    the figures read afresh (a change that leaves them as they were may send none: "start")."""
+    s = store(db)
+    s.set_counter("demo", "1", "open", now=MORNING)
+    s.set_counter("demo", "2", "open", now=MORNING)
+    for i, svc in enumerate(["hotich", "hotich", "chungthuc", "hotich", "cutru", "chungthuc"]):
+        s.issue("demo", svc, f"state-{i}", now=MORNING + timedelta(minutes=i))
+    held: dict[str, int] = {}
+    steps = [("call", "1"), ("start", "1"), ("finish", "1"), ("call", "1"), ("recall", "1"), ("no-show", "1"),
+             ("call", "2"), ("start", "2"), ("transfer", "2"), ("call", "1"), ("park", "1"), ("call", "2"),
+             ("start", "2"), ("finish", "2")]
+    for i, (action, counter) in enumerate(steps):
+        at = MORNING + timedelta(minutes=30 + i)
+        with db.read() as conn:
+            before = conn.execute(select(func.max(outbox_table.c.id))).scalar() or 0
+        if action == "call":
+            held[counter] = s.call_next("demo", counter, now=at)["id"]
+        elif action == "transfer":
+            s.ticket_action(held[counter], "transfer", service="hotich", now=at)
+        else:
+            s.ticket_action(held[counter], action, now=at)
+        with db.read() as conn:
+            rows = conn.execute(select(outbox_table).where(outbox_table.c.kind == "queue_state")
+                                .order_by(outbox_table.c.id)).all()
+            day = s.today(conn, "demo", at)
+            last = {json.loads(r.payload)["service"]: json.loads(r.payload) for r in rows}
+            for service_id, payload in last.items():
+                fresh = s._queue_state(conn, "demo", service_id, day)
+                assert {k: payload[k] for k in fresh} == fresh, (i, action, service_id)
+        if action == "start":  # nothing changed in the queue: nothing sent
+            assert [r for r in rows if r.id > before] == [], i
+    assert len(last) >= 2  # more than one service was followed
+
+
 def test_every_change_writes_gapless_outbox_events(db):
     s = store(db)
     s.set_counter("demo", "1", "open", now=MORNING)
