@@ -2,7 +2,8 @@
 
 :class:`DeviceWatch` keeps the retained ``devices/<id>/status`` and ``availability`` messages
 seen on a link (the server's own). :func:`probe_broker` is the doctor's view: a fresh connection
-with the server's credentials, the CONNACK's answer, then the retained device topics.
+with the server's credentials, the CONNACK's answer, then the retained device topics and the
+province bridge's state (``bridge/state``, which the site's broker keeps for its own bridge).
 """
 
 from __future__ import annotations
@@ -103,10 +104,18 @@ def probe_broker(url: str | None, site: str, wait_s: float = 3.0, listen_s: floa
         if not reason_code.is_failure:
             c.subscribe(f"{watch.topics.base}/devices/+/status", qos=1)
             c.subscribe(f"{watch.topics.base}/devices/+/availability", qos=1)
+            c.subscribe(bridge_topic, qos=1)
         answered.set()
 
+    def on_message(c, userdata, m):
+        if m.topic == bridge_topic:  # retained by the site's own broker for its province bridge
+            outcome["bridge"] = m.payload.decode("ascii", "replace").strip()
+        else:
+            watch._on_message(m.topic, m.payload, bool(m.retain))
+
+    bridge_topic = f"{watch.topics.base}/bridge/state"
     client.on_connect = on_connect
-    client.on_message = lambda c, u, m: watch._on_message(m.topic, m.payload, bool(m.retain))
+    client.on_message = on_message
     try:
         client.connect(parsed.host, parsed.port, keepalive=10)
     except OSError as err:
@@ -119,7 +128,8 @@ def probe_broker(url: str | None, site: str, wait_s: float = 3.0, listen_s: floa
             hint = " (wrong user or password in MOTCUA_MQTT_URL?)" if "auth" in outcome["reason"].lower() else ""
             return BrokerView(True, False, f"{_where(url)} refused: {outcome['reason']}{hint}"), {}
         time.sleep(listen_s)  # retained device topics arrive right after the subscription
-        return BrokerView(True, True, f"{_where(url)} as {parsed.username or 'anonymous'}"), watch.snapshot()
+        return (BrokerView(True, True, f"{_where(url)} as {parsed.username or 'anonymous'}",
+                           bridge=outcome.get("bridge") or None), watch.snapshot())
     finally:
         client.disconnect()
         client.loop_stop()
