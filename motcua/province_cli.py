@@ -100,6 +100,15 @@ def status(config: Optional[Path] = ConfigOpt) -> None:
         typer.echo(line)
 
 
+def _warn_unreadable(path: str, what: str, fix: str) -> None:
+    """A warning, not a refusal: the file may be put in place after this file is written."""
+    from server.bridge import unreadable_to_broker
+
+    why = unreadable_to_broker(path)
+    if why:
+        typer.echo(f"motcua: warning: Mosquitto reads {what} as its own user, and {why}: {fix}", err=True)
+
+
 @province_app.command("bridge-config")
 def bridge_config(
     site: str = typer.Option(..., "--site", help="this site's id (MOTCUA_SITE)"),
@@ -116,6 +125,7 @@ def bridge_config(
         province = ProvinceBroker.parse(broker, site)
         if province.tls:
             check_cafile(cafile or DEFAULT_CAFILE)
+            _warn_unreadable(cafile or DEFAULT_CAFILE, "the CA file", "install -m 0644 it into /etc/mosquitto/certs/")
         text = render_bridge_conf(site, province, cafile=cafile)
     except BrokerError as err:
         _fail(err)
@@ -146,6 +156,8 @@ def broker_config(
                                     password_file=password_file, acl_file=acl_file)
     except BrokerError as err:
         _fail(err)
+    _warn_unreadable(certfile, "the certificate", "chmod 0644 it, in a folder like /etc/mosquitto/certs/")
+    _warn_unreadable(keyfile, "the key", "chown root:mosquitto and chmod 0640 it")
     if output is None:
         typer.echo(text, nl=False)
         return

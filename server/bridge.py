@@ -22,8 +22,11 @@ and never to a host that only claims to be the province's.
 
 from __future__ import annotations
 
+import os
+import stat
 import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
 
 from .broker import ROOT_TOPIC, BrokerError, check_name
 
@@ -92,6 +95,37 @@ def check_cafile(path: str) -> None:
     if PEM_CERTIFICATE not in text:
         raise BrokerError(f"CA file {path} holds no PEM certificate ({PEM_CERTIFICATE} …): ask the province "
                           "for its CA certificate in PEM form (openssl x509 -inform der -in CA.cer -out ca.pem)")
+
+
+def unreadable_to_broker(path: str, user: str = "mosquitto") -> str | None:
+    """Why Mosquitto's own user could not read ``path`` (None: it can, or there is no such user here).
+
+    Mosquitto 2.0 drops from root to its user before it loads a listener's ``certfile``/``keyfile``
+    and before a bridge loads ``bridge_cafile``: a file only root can read stops the province's
+    listener, or leaves the site's bridge retrying with "Unable to load CA certificates".
+    """
+    import grp
+    import pwd
+
+    try:
+        who = pwd.getpwnam(user)
+    except KeyError:
+        return None
+    groups = {who.pw_gid} | {g.gr_gid for g in grp.getgrall() if user in g.gr_mem}
+    target = Path(path)
+    for item, need in [*((d, 1) for d in reversed(target.parents)), (target, 4)]:
+        try:
+            st = item.stat()
+        except FileNotFoundError:
+            return f"{path} does not exist (yet)"
+        except OSError as err:
+            return f"{item}: {err.strerror or err}"
+        mode = stat.S_IMODE(st.st_mode)
+        allowed = (mode >> 6 if st.st_uid == who.pw_uid else mode >> 3 if st.st_gid in groups else mode) & need
+        if not allowed:
+            what = "enter the folder" if need == 1 else "read it"
+            return f"user {user!r} cannot {what} {item} (owner {st.st_uid}:{st.st_gid}, mode {mode:04o})"
+    return None
 
 
 def render_bridge_conf(site: str, broker: ProvinceBroker, *, cafile: str | None = None) -> str:

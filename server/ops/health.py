@@ -213,8 +213,9 @@ def _broker(broker: BrokerView, report: Report) -> None:
 BRIDGE_ACTION = (
     "bảng theo dõi của tỉnh không thấy trung tâm này; quầy và màn hình vẫn chạy / the province's live board "
     "misses this centre, the site itself works. Why, in /var/log/mosquitto/mosquitto.log: "
-    "'certificate verify failed' = the CA file does not hold the province's CA (--province-broker-cafile) or "
-    "the URL's host is not in the province's certificate; 'Unable to load CA certificates' = the CA file is "
+    "'certificate verify failed' = the CA file does not hold the province's CA (--province-broker-cafile); "
+    "'host name verification failed' = the URL's host is not in the province's certificate; "
+    "'Unable to load CA certificates' = the CA file is "
     "missing or unreadable to mosquitto; 'not authorised' = the password (ask the province for a new URL); "
     "only 'Connecting bridge' lines = the WAN or the province broker (docs/province.md)")
 

@@ -9,8 +9,10 @@ Mosquitto log and ``motcua doctor`` tell the operator why.
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,60 +20,28 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from server.bridge import ProvinceBroker
-from server.broker import SERVER_USER, Mosquitto, free_port, render_acl
+from server.broker import SERVER_USER, Mosquitto, render_acl
 from tests.server.test_province_bridge import BOARD, SITE_USERS, call_one, motcua
 from tests.support.live import LiveSite
 from tests.support.mqtt import Collector
+from tests.support.pki import province_pki, tls_province_broker
 
 pytestmark = pytest.mark.slow
 VERIFY_FAILED = "certificate verify failed"
 
 
-def openssl(*args: str, cwd: Path) -> None:
-    done = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-
-
-def make_ca(folder: Path, name: str) -> Path:
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-            "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.crt", cwd=folder)
-    return folder / f"{name}.crt"
-
-
 @pytest.fixture
 def pki(tmp_path):
-    """The province's own CA and its broker's certificate for 127.0.0.1; and an unrelated CA."""
-    folder = tmp_path / "pki"
-    folder.mkdir()
-    ca = make_ca(folder, "tinh-ca")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1",
-            "-keyout", "broker.key", "-out", "broker.csr", cwd=folder)
-    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "broker.csr", "-CA", "tinh-ca.crt", "-CAkey", "tinh-ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "san.cnf", "-out", "broker.crt", cwd=folder)
-    return {"ca": ca, "other_ca": make_ca(folder, "other-ca"), "cert": folder / "broker.crt", "key": folder / "broker.key"}
+    return province_pki(tmp_path / "pki")
 
 
 @pytest.fixture
 def province(tmp_path, pki):
-    """The province broker: the TLS listener from `broker-config` (plus a plain loopback listener the
-    test's board reader uses), the bridge user from `bridge-user` with the mqtts:// URL it prints."""
-    broker = Mosquitto(tmp_path / "province", users=dict(BOARD), acl="")
-    broker.tls_port = free_port()
-    files = ["--password-file", str(broker.workdir / "passwd"), "--acl-file", str(broker.workdir / "acl")]
-    rc, conf, err = motcua("province", "broker-config", "--listen", f"127.0.0.1:{broker.tls_port}",
-                           "--certfile", str(pki["cert"]), "--keyfile", str(pki["key"]), *files)
-    assert rc == 0, err
+    """The province broker with its TLS listener, users and ACL as `motcua province …` make them."""
+    broker = tls_province_broker(tmp_path / "province", pki, "demo", BOARD)
+    conf = (broker.workdir / "mosquitto.conf").read_text()
     assert f"listener {broker.tls_port} 127.0.0.1\ncertfile {pki['cert']}\nkeyfile {pki['key']}\n" in conf
-    broker.conf = conf
-    broker.write_config()
-    rc, url, err = motcua("province", "bridge-user", "demo", "--address", f"127.0.0.1:{broker.tls_port}", *files)
-    assert rc == 0, err
-    broker.bridge_url = url.strip()
-    assert broker.bridge_url.startswith(f"mqtts://bridge-demo:") and broker.bridge_url.endswith(f"@127.0.0.1:{broker.tls_port}")
-    broker.users["bridge-demo"] = ProvinceBroker.parse(broker.bridge_url, "demo").password
-    broker.start()
+    assert broker.bridge_url.startswith("mqtts://bridge-demo:") and broker.bridge_url.endswith(f"@127.0.0.1:{broker.tls_port}")
     yield broker
     broker.stop()
 
@@ -160,6 +130,7 @@ def test_a_wrong_ca_file_keeps_the_call_at_the_site_and_says_why(province, pki, 
         line = doctor(site, site_mqtt)
         assert line.startswith("WARN province bridge: not connected to the province broker")
         assert "/var/log/mosquitto/mosquitto.log" in line and f"'{VERIFY_FAILED}' = the CA file" in line
+        assert log_count(site_mqtt, "host name verification failed") == 0  # the CA, not the name
 
         # the operator gives the province's CA and restarts Mosquitto: the board gets the next call
         site_mqtt.stop()
@@ -177,12 +148,54 @@ def test_a_wrong_ca_file_keeps_the_call_at_the_site_and_says_why(province, pki, 
         site_mqtt.stop()
 
 
+def test_a_host_the_provinces_certificate_does_not_name_is_refused_and_logged_as_such(province, pki, tmp_path):
+    """The certificate names 127.0.0.1 only: a URL with ``localhost`` (the same broker) gets nowhere."""
+    conf = bridge_file(province, pki["ca"]).replace(f"address 127.0.0.1:{province.tls_port}",
+                                                    f"address localhost:{province.tls_port}")
+    site_mqtt = site_broker(tmp_path, conf)
+    board = Collector(province, "board", "motcua/v1/#").start()
+    try:
+        tries = wait_log(site_mqtt, "Error: host name verification failed.")
+        wait_log(site_mqtt, VERIFY_FAILED, more_than=tries - 1)
+        wait_log(site_mqtt, "Error: host name verification failed.", more_than=tries)  # and again on the next try
+        assert not [m for m in board.messages if m[0].startswith("motcua/v1/demo/")]
+    finally:
+        board.stop()
+        site_mqtt.stop()
+
+
+def has_mosquitto_user() -> bool:
+    import pwd
+
+    try:
+        return bool(pwd.getpwnam("mosquitto"))
+    except KeyError:
+        return False
+
+
 def test_bridge_config_refuses_a_ca_file_mosquitto_could_not_use(tmp_path, pki):
     url = "mqtts://bridge-demo:secret@127.0.0.1:8883"
     cases = [(tmp_path / "missing.pem", "does not exist"), (pki["key"], "holds no PEM certificate")]
     for path, says in cases:
         rc, out, err = motcua("province", "bridge-config", "--site", "demo", "--broker", url, "--cafile", str(path))
         assert (rc, out) == (2, "") and says in err, err
+    # Mosquitto reads the CA file as its own user when the bridge connects: a file it cannot reach is named
+    open_dir = Path(tempfile.mkdtemp(prefix="motcua-ca-"))  # pytest's own folders are 0700: one outside them
+    try:
+        open_dir.chmod(0o755)
+        private = open_dir / "private"
+        private.mkdir(mode=0o700)
+        for folder in (private, open_dir):
+            (folder / "ca.pem").write_bytes(pki["ca"].read_bytes())
+            (folder / "ca.pem").chmod(0o644)
+        rc, out, err = motcua("province", "bridge-config", "--site", "demo", "--broker", url, "--cafile", str(private / "ca.pem"))
+        assert rc == 0 and f"bridge_cafile {private / 'ca.pem'}" in out
+        if has_mosquitto_user():
+            assert f"user 'mosquitto' cannot enter the folder {private} " in err and "/etc/mosquitto/certs/" in err
+        rc, out, err = motcua("province", "bridge-config", "--site", "demo", "--broker", url, "--cafile", str(open_dir / "ca.pem"))
+        assert (rc, err) == (0, "")
+    finally:
+        shutil.rmtree(open_dir)
     rc, out, err = motcua("province", "broker-config", "--listen", "8883", "--certfile", "/c", "--keyfile", "/k")
     assert (rc, out) == (2, "") and "write HOST:PORT" in err
     rc, out, err = motcua("province", "broker-config", "--certfile", "/etc/mosquitto/certs/tinh.crt",
