@@ -180,7 +180,8 @@ def render_province_conf(*, listen: str = "0.0.0.0:8883", certfile: str, keyfile
     """The province broker's conf.d file (``/etc/mosquitto/conf.d/motcua-province.conf``): one TLS
     listener for the sites' bridges and the board, users and ACL from ``bridge-user``, nobody
     anonymous. ``certfile`` holds the broker's certificate (then any intermediates), for the host
-    name the sites' URLs use; Mosquitto reads it and ``keyfile`` as root when it starts."""
+    name the sites' URLs use. Mosquitto 2.0 loads both after it dropped to its own user, so the key
+    must be readable by it (``root:mosquitto``, 0640): :func:`unreadable_to_broker`."""
     host, port = parse_listen(listen)
     for value, what in ((certfile, "certfile"), (keyfile, "keyfile"), (password_file, "password file"),
                         (acl_file, "ACL file")):

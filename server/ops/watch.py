@@ -26,14 +26,21 @@ class DeviceWatch:
     def __init__(self, site: str) -> None:
         self.topics = Topics(site)
         self.devices: dict[str, DeviceView] = {}
+        self.bridge_topic = f"{self.topics.base}/bridge/state"
+        self.bridge: str | None = None
+        """The province bridge's state as the site's broker keeps it (``1``/``0``); None: no bridge."""
         self._lock = threading.Lock()
 
     def attach(self, link: MqttLink) -> None:
         base = self.topics.base
         link.subscribe(f"{base}/devices/+/status", self._on_message)
         link.subscribe(f"{base}/devices/+/availability", self._on_message)
+        link.subscribe(self.bridge_topic, self._on_message)
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if topic == self.bridge_topic:  # retained by the site's own broker for its province bridge
+            self.bridge = payload.decode("ascii", "replace").strip() or None
+            return
         kind, device = self.topics.parse(topic)
         if device is None or device == "server" or not kind.startswith("device_"):
             return
@@ -104,18 +111,11 @@ def probe_broker(url: str | None, site: str, wait_s: float = 3.0, listen_s: floa
         if not reason_code.is_failure:
             c.subscribe(f"{watch.topics.base}/devices/+/status", qos=1)
             c.subscribe(f"{watch.topics.base}/devices/+/availability", qos=1)
-            c.subscribe(bridge_topic, qos=1)
+            c.subscribe(watch.bridge_topic, qos=1)
         answered.set()
 
-    def on_message(c, userdata, m):
-        if m.topic == bridge_topic:  # retained by the site's own broker for its province bridge
-            outcome["bridge"] = m.payload.decode("ascii", "replace").strip()
-        else:
-            watch._on_message(m.topic, m.payload, bool(m.retain))
-
-    bridge_topic = f"{watch.topics.base}/bridge/state"
     client.on_connect = on_connect
-    client.on_message = on_message
+    client.on_message = lambda c, u, m: watch._on_message(m.topic, m.payload, bool(m.retain))
     try:
         client.connect(parsed.host, parsed.port, keepalive=10)
     except OSError as err:
@@ -129,7 +129,7 @@ def probe_broker(url: str | None, site: str, wait_s: float = 3.0, listen_s: floa
             return BrokerView(True, False, f"{_where(url)} refused: {outcome['reason']}{hint}"), {}
         time.sleep(listen_s)  # retained device topics arrive right after the subscription
         return (BrokerView(True, True, f"{_where(url)} as {parsed.username or 'anonymous'}",
-                           bridge=outcome.get("bridge") or None), watch.snapshot())
+                           bridge=watch.bridge), watch.snapshot())
     finally:
         client.disconnect()
         client.loop_stop()

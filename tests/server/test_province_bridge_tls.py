@@ -83,6 +83,13 @@ def doctor(site: LiveSite, site_mqtt: Mosquitto) -> str:
     return next(line for line in done.stdout.splitlines() if " province bridge:" in line)
 
 
+def health_bridge(site: LiveSite) -> tuple[str, str]:
+    """The server's own view (``GET /api/v1/health``): the same check, from its own MQTT link."""
+    with site.client() as anyone:
+        check = next(c for c in anyone.get("/api/v1/health").json()["checks"] if c["name"] == "province bridge")
+    return check["level"], check["detail"]
+
+
 def test_over_tls_with_the_provinces_ca_a_call_reaches_the_board(province, pki, tmp_path):
     site_mqtt = site_broker(tmp_path, bridge_file(province, pki["ca"]))
     board = Collector(province, "board", "motcua/v1/#").start()
@@ -94,6 +101,7 @@ def test_over_tls_with_the_provinces_ca_a_call_reaches_the_board(province, pki, 
         assert (call["ticket"], call["counter"], call["service"]) == (number, "1", "hotich")
         assert log_count(site_mqtt, "OpenSSL Error") == 0
         assert doctor(site, site_mqtt) == "OK   province bridge: connected to the province broker (live board)"
+        assert health_bridge(site) == ("ok", "connected to the province broker (live board)")
     finally:
         site.stop()
         board.stop()
@@ -131,6 +139,7 @@ def test_a_wrong_ca_file_keeps_the_call_at_the_site_and_says_why(province, pki, 
         assert line.startswith("WARN province bridge: not connected to the province broker")
         assert "/var/log/mosquitto/mosquitto.log" in line and f"'{VERIFY_FAILED}' = the CA file" in line
         assert log_count(site_mqtt, "host name verification failed") == 0  # the CA, not the name
+        assert health_bridge(site) == ("warn", "not connected to the province broker")  # the same, as JSON
 
         # the operator gives the province's CA and restarts Mosquitto: the board gets the next call
         site_mqtt.stop()
