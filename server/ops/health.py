@@ -217,7 +217,8 @@ BRIDGE_ACTION = (
     "'host name verification failed' = the URL's host is not in the province's certificate; "
     "'Unable to load CA certificates' = the CA file is "
     "missing or unreadable to mosquitto; 'not authorised' = the password (ask the province for a new URL); "
-    "only 'Connecting bridge' lines = the WAN or the province broker (docs/province.md)")
+    "'Connecting bridge' lines with none of those (or 'Error creating bridge') = the WAN or the province "
+    "broker (docs/province.md)")
 
 
 def _bridge(broker: BrokerView, report: Report) -> None:

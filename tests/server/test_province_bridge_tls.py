@@ -175,6 +175,18 @@ def test_a_host_the_provinces_certificate_does_not_name_is_refused_and_logged_as
         site_mqtt.stop()
 
 
+def test_a_wrong_password_over_tls_is_told_apart_from_a_certificate_problem(province, pki, tmp_path):
+    """The TLS handshake succeeds with the province's CA; the province refuses the password."""
+    password = province.users["bridge-demo"]
+    conf = bridge_file(province, pki["ca"]).replace(f"remote_password {password}\n", "remote_password wrong\n")
+    site_mqtt = site_broker(tmp_path, conf)
+    try:
+        wait_log(site_mqtt, "Connection Refused: not authorised", more_than=1)  # two tries
+        assert log_count(site_mqtt, "OpenSSL Error") == 0 and log_count(site_mqtt, "Unable to load") == 0
+    finally:
+        site_mqtt.stop()
+
+
 def has_mosquitto_user() -> bool:
     try:
         return bool(pwd.getpwnam("mosquitto"))
