@@ -25,7 +25,9 @@ usage: install-site.sh --site-file FILE [options]
   --wheels DIR         install Python packages only from DIR (offline; pip download them elsewhere)
   --province-broker URL  bridge live calls and queue states to the province's broker (best effort):
                        mqtts://bridge-SITE:PASSWORD@HOST:8883 as `motcua province bridge-user` printed it
-  --province-broker-cafile FILE  CA file for that TLS link (default: the system's CA bundle)
+  --province-broker-cafile FILE  the province's CA certificate (PEM) for that TLS link, when its
+                       certificate is not from a public CA (installed as /etc/mosquitto/certs/motcua-province-ca.crt;
+                       default: the system's CA bundle)
 EOF
   exit 2
 }
@@ -128,7 +130,19 @@ chmod 0644 /etc/mosquitto/conf.d/motcua.conf
 # given, kept as it is on a re-run without it (a re-run must not drop what the operator set).
 if [ -n "$PROVINCE_BROKER" ]; then
   bridge_args=(province bridge-config --site "$SITE_ID" --broker "$PROVINCE_BROKER")
-  [ -n "$PROVINCE_CAFILE" ] && bridge_args+=(--cafile "$PROVINCE_CAFILE")
+  if [ -n "$PROVINCE_CAFILE" ]; then
+    # Mosquitto reads the CA file only when the bridge connects, as its own user (not as root when
+    # it starts): a copy it can read in a fixed place, whatever the given file's folder and mode.
+    [ -f "$PROVINCE_CAFILE" ] || die "--province-broker-cafile $PROVINCE_CAFILE: no such file"
+    cafile=/etc/mosquitto/certs/motcua-province-ca.crt
+    install -d -m 0755 /etc/mosquitto/certs
+    if ! cmp -s "$PROVINCE_CAFILE" "$cafile"; then
+      say "installing the province's CA certificate as $cafile"
+      install -m 0644 "$PROVINCE_CAFILE" "$cafile.new" && mv "$cafile.new" "$cafile"
+    fi
+    chown root:root "$cafile"; chmod 0644 "$cafile"   # a CA certificate is public
+    bridge_args+=(--cafile "$cafile")
+  fi
   bridge="$($MOTCUA "${bridge_args[@]}")" || die "--province-broker: see the line above"
   if [ "$(cat /etc/mosquitto/conf.d/motcua-bridge.conf 2>/dev/null)" != "$bridge" ]; then
     say "writing /etc/mosquitto/conf.d/motcua-bridge.conf (live board to the province broker)"

@@ -7,7 +7,8 @@ lifts a flag once the operator has dealt with the site.
 
 The live board's Mosquitto bridge (best effort, ``server/bridge.py``): ``bridge-user SITE`` at the
 province adds the site's bridge user to the province broker and rewrites its ACL;
-``bridge-config`` at the site prints (or writes) the site broker's bridge file.
+``bridge-config`` at the site prints (or writes) the site broker's bridge file; ``broker-config`` at
+the province prints its broker's TLS listener.
 """
 
 from __future__ import annotations
@@ -99,19 +100,33 @@ def status(config: Optional[Path] = ConfigOpt) -> None:
         typer.echo(line)
 
 
+def _warn_unreadable(path: str, what: str, fix: str) -> None:
+    """A warning, not a refusal: the file may be put in place after this file is written."""
+    from server.bridge import unreadable_to_broker
+
+    why = unreadable_to_broker(path)
+    if why:
+        typer.echo(f"motcua: warning: Mosquitto reads {what} as its own user, and {why}: {fix}", err=True)
+
+
 @province_app.command("bridge-config")
 def bridge_config(
     site: str = typer.Option(..., "--site", help="this site's id (MOTCUA_SITE)"),
     broker: str = typer.Option(..., "--broker", help="mqtts://bridge-SITE:PASSWORD@HOST:8883, as bridge-user printed it"),
-    cafile: Optional[str] = typer.Option(None, help="CA file for mqtts (default: the system's CA bundle)"),
+    cafile: Optional[str] = typer.Option(None, help="CA file (PEM) the province's certificate is checked with, for mqtts "
+                                                "(default: the system's CA bundle); Mosquitto's user must read it"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write here (0640) instead of printing"),
 ) -> None:
     """At a site: the Mosquitto bridge file that forwards live calls and states to the province broker."""
-    from server.bridge import ProvinceBroker, render_bridge_conf
+    from server.bridge import DEFAULT_CAFILE, ProvinceBroker, check_cafile, render_bridge_conf
     from server.broker import BrokerError
 
     try:
-        text = render_bridge_conf(site, ProvinceBroker.parse(broker, site), cafile=cafile)
+        province = ProvinceBroker.parse(broker, site)
+        if province.tls:
+            check_cafile(cafile or DEFAULT_CAFILE)
+            _warn_unreadable(cafile or DEFAULT_CAFILE, "the CA file", "install -m 0644 it into /etc/mosquitto/certs/")
+        text = render_bridge_conf(site, province, cafile=cafile)
     except BrokerError as err:
         _fail(err)
     if output is None:
@@ -121,6 +136,35 @@ def bridge_config(
 
     write_if_changed(output, text, mode=0o640, group="mosquitto")  # it holds the bridge's password
     typer.echo(f"wrote {output}: restart mosquitto to (re)connect the bridge")
+
+
+@province_app.command("broker-config")
+def broker_config(
+    certfile: str = typer.Option(..., "--certfile", help="the broker's certificate (PEM, then any intermediates)"),
+    keyfile: str = typer.Option(..., "--keyfile", help="its private key (PEM)"),
+    listen: str = typer.Option("0.0.0.0:8883", "--listen", help="HOST:PORT of the TLS listener"),
+    password_file: str = typer.Option("/etc/mosquitto/motcua-province.passwd", help="as for bridge-user"),
+    acl_file: str = typer.Option("/etc/mosquitto/motcua-province.acl", help="as for bridge-user"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write here (0644) instead of printing"),
+) -> None:
+    """At the province: the broker's conf.d file, a TLS listener for the sites' bridges and the board."""
+    from server.bridge import render_province_conf
+    from server.broker import BrokerError
+
+    try:
+        text = render_province_conf(listen=listen, certfile=certfile, keyfile=keyfile,
+                                    password_file=password_file, acl_file=acl_file)
+    except BrokerError as err:
+        _fail(err)
+    _warn_unreadable(certfile, "the certificate", "chmod 0644 it, in a folder like /etc/mosquitto/certs/")
+    _warn_unreadable(keyfile, "the key", "chown root:mosquitto and chmod 0640 it")
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from motcua.site_devices import write_if_changed
+
+    write_if_changed(output, text, mode=0o644)
+    typer.echo(f"wrote {output}: restart mosquitto to open the listener")
 
 
 @province_app.command("bridge-user")

@@ -12,12 +12,21 @@ cannot write over another's board. Everything goes out at QoS 0 with a clean ses
 province is away the site broker queues nothing for the bridge (``queue_qos0_messages`` is off),
 and when it returns the bridge re-sends the retained queue and counter states, so the board is
 whole again without the calls it missed.
+
+Over the internet the link is TLS (``mqtts://``, port 8883): the province broker's listener is
+:func:`render_province_conf`; the site's bridge checks the province's certificate against
+``bridge_cafile`` (the system's CA bundle, or the province's own CA: :func:`check_cafile`) and the
+host name in the URL (``bridge_insecure false``), so the bridge's password never travels in clear
+and never to a host that only claims to be the province's.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
 
 from .broker import ROOT_TOPIC, BrokerError, check_name
 
@@ -28,6 +37,8 @@ STATE_TOPIC = "bridge/state"
 BOARD_USER = "board"
 """The province broker's reader: reads every site's live topics, writes nothing."""
 DEFAULT_CAFILE = "/etc/ssl/certs/ca-certificates.crt"
+"""Debian's bundle of public CAs (package ``ca-certificates``): for a province certificate from a public CA."""
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 
 
 def bridge_user(site: str) -> str:
@@ -65,6 +76,56 @@ class ProvinceBroker:
         except ValueError as err:
             raise BrokerError(f"province broker {url!r}: bad port") from err
         return cls(parts.hostname, port, user, password, tls)
+
+
+def check_cafile(path: str) -> None:
+    """The CA file a TLS bridge verifies the province with: there, readable, PEM certificates.
+
+    Mosquitto reads it only when the bridge connects, after it started and dropped to its own
+    user, and then only logs an OpenSSL error and retries; this says what is wrong before that.
+    """
+    default = " (the system's CA bundle: apt-get install ca-certificates)" if path == DEFAULT_CAFILE else ""
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            text = f.read(1 << 20)
+    except FileNotFoundError as err:
+        raise BrokerError(f"CA file {path} does not exist{default}; give the province's CA with --cafile") from err
+    except OSError as err:
+        raise BrokerError(f"CA file {path}: {err.strerror or err}") from err
+    if PEM_CERTIFICATE not in text:
+        raise BrokerError(f"CA file {path} holds no PEM certificate ({PEM_CERTIFICATE} …): ask the province "
+                          "for its CA certificate in PEM form (openssl x509 -inform der -in CA.cer -out ca.pem)")
+
+
+def unreadable_to_broker(path: str, user: str = "mosquitto") -> str | None:
+    """Why Mosquitto's own user could not read ``path`` (None: it can, or there is no such user here).
+
+    Mosquitto 2.0 drops from root to its user before it loads a listener's ``certfile``/``keyfile``
+    and before a bridge loads ``bridge_cafile``: a file only root can read stops the province's
+    listener, or leaves the site's bridge retrying with "Unable to load CA certificates".
+    """
+    import grp
+    import pwd
+
+    try:
+        who = pwd.getpwnam(user)
+    except KeyError:
+        return None
+    groups = {who.pw_gid} | {g.gr_gid for g in grp.getgrall() if user in g.gr_mem}
+    target = Path(path)
+    for item, need in [*((d, 1) for d in reversed(target.parents)), (target, 4)]:
+        try:
+            st = item.stat()
+        except FileNotFoundError:
+            return f"{path} does not exist (yet)"
+        except OSError as err:
+            return f"{item}: {err.strerror or err}"
+        mode = stat.S_IMODE(st.st_mode)
+        allowed = (mode >> 6 if st.st_uid == who.pw_uid else mode >> 3 if st.st_gid in groups else mode) & need
+        if not allowed:
+            what = "enter the folder" if need == 1 else "read it"
+            return f"user {user!r} cannot {what} {item} (owner {st.st_uid}:{st.st_gid}, mode {mode:04o})"
+    return None
 
 
 def render_bridge_conf(site: str, broker: ProvinceBroker, *, cafile: str | None = None) -> str:
@@ -105,3 +166,35 @@ def render_province_acl(sites: list[str], board_users: tuple[str, ...] = (BOARD_
         parts.append(f"\nuser {bridge_user(site)}\n"
                      + "".join(f"topic write {prefix}{t}\n" for t in (*LIVE_TOPICS, STATE_TOPIC)))
     return "".join(parts)
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BrokerError(f"listen address {listen!r}: write HOST:PORT, e.g. 0.0.0.0:8883")
+    return host, int(port)
+
+
+def render_province_conf(*, listen: str = "0.0.0.0:8883", certfile: str, keyfile: str,
+                         password_file: str, acl_file: str) -> str:
+    """The province broker's conf.d file (``/etc/mosquitto/conf.d/motcua-province.conf``): one TLS
+    listener for the sites' bridges and the board, users and ACL from ``bridge-user``, nobody
+    anonymous. ``certfile`` holds the broker's certificate (then any intermediates), for the host
+    name the sites' URLs use. Mosquitto 2.0 loads both after it dropped to its own user, so the key
+    must be readable by it (``root:mosquitto``, 0640): :func:`unreadable_to_broker`."""
+    host, port = parse_listen(listen)
+    for value, what in ((certfile, "certfile"), (keyfile, "keyfile"), (password_file, "password file"),
+                        (acl_file, "ACL file")):
+        if not value.startswith("/") or any(c.isspace() for c in value):
+            raise BrokerError(f"{what} {value!r}: an absolute path without spaces")
+    return "\n".join([
+        "# motcua: the province broker for the live board (written by `motcua province broker-config`;",
+        "# docs/province.md). Sites' bridges connect over TLS; users and ACL come from `bridge-user`.",
+        "per_listener_settings false",
+        f"listener {port} {host}",
+        f"certfile {certfile}",
+        f"keyfile {keyfile}",
+        "allow_anonymous false",
+        f"password_file {password_file}",
+        f"acl_file {acl_file}",
+    ]) + "\n"

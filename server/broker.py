@@ -79,7 +79,9 @@ class Mosquitto:
 
     Every user but the server is a device of ``site`` unless ``sites`` names another one.
     ``acl``: the whole ACL text instead (a province broker's); ``extra_conf``: lines appended to
-    the configuration (a bridge's conf.d file).
+    the configuration (a bridge's conf.d file); ``conf``: motcua's part of the configuration
+    instead of the site's (a province broker's, with its TLS listener), followed by a plain
+    listener on ``port`` for the test's own clients.
     """
 
     workdir: Path
@@ -90,6 +92,7 @@ class Mosquitto:
     host: str = "127.0.0.1"
     acl: str | None = None
     extra_conf: str = ""
+    conf: str | None = None
     process: subprocess.Popen | None = None
 
     def url(self, user: str) -> str:
@@ -103,8 +106,11 @@ class Mosquitto:
         if not self.port:
             self.port = free_port()
         conf = _deploy_file("mosquitto.conf.in").replace("@DIR@", str(self.workdir))
-        conf += render_site_conf(port=self.port, host=self.host, password_file=str(self.workdir / "passwd"),
-                                 acl_file=str(self.workdir / "acl"))
+        if self.conf is not None:
+            conf += self.conf + f"listener {self.port} {self.host}\n"
+        else:
+            conf += render_site_conf(port=self.port, host=self.host, password_file=str(self.workdir / "passwd"),
+                                     acl_file=str(self.workdir / "acl"))
         if os.geteuid() == 0:
             conf += "user root\n"  # else it drops to 'mosquitto' and cannot read a root temp dir
         conf += self.extra_conf

@@ -46,6 +46,8 @@ class BrokerView:
     configured: bool
     connected: bool
     detail: str = ""
+    bridge: str | None = None
+    """The site broker's retained ``bridge/state`` for its province bridge: ``1``, ``0``, or None (no bridge)."""
 
 
 @dataclass
@@ -85,6 +87,7 @@ def run_checks(db: Database, *, broker: BrokerView, devices: dict[str, DeviceVie
         if sync is not None:
             _sync(db, sync, report, now)
     _broker(broker, report)
+    _bridge(broker, report)
     _disk(db, report)
     _clock(db if reachable else None, report, now)
     _devices(broker, devices, report)
@@ -205,6 +208,27 @@ def _broker(broker: BrokerView, report: Report) -> None:
             "broker", "warn", f"unreachable ({broker.detail or 'not connected'})",
             "Kiểm tra Mosquitto / check Mosquitto: systemctl status mosquitto; the user and password in "
             "MOTCUA_MQTT_URL must match the broker's passwd file. Calls wait in the database meanwhile"))
+
+
+BRIDGE_ACTION = (
+    "bảng theo dõi của tỉnh không thấy trung tâm này; quầy và màn hình vẫn chạy / the province's live board "
+    "misses this centre, the site itself works. Why, in /var/log/mosquitto/mosquitto.log: "
+    "'certificate verify failed' = the CA file does not hold the province's CA (--province-broker-cafile); "
+    "'host name verification failed' = the URL's host is not in the province's certificate; "
+    "'Unable to load CA certificates' = the CA file is "
+    "missing or unreadable to mosquitto; 'not authorised' = the password (ask the province for a new URL); "
+    "'Connecting bridge' lines with none of those (or 'Error creating bridge') = the WAN or the province "
+    "broker (docs/province.md)")
+
+
+def _bridge(broker: BrokerView, report: Report) -> None:
+    """Only where the site's broker runs a province bridge (it keeps the bridge's state retained)."""
+    if not broker.connected or broker.bridge is None:
+        return
+    if broker.bridge == "1":
+        report.checks.append(Check("province bridge", "ok", "connected to the province broker (live board)"))
+    else:
+        report.checks.append(Check("province bridge", "warn", "not connected to the province broker", BRIDGE_ACTION))
 
 
 def _disk(db: Database, report: Report) -> None:

@@ -37,6 +37,8 @@ def health(request: Request) -> JSONResponse:
     app = request.app
     broker = broker_view(app)
     watch = getattr(app.state, "device_watch", None)
+    if watch is not None:
+        broker.bridge = watch.bridge
     settings = app.state.settings
     sync = SyncView(settings.site, settings.province_url) if settings.role == "site" else None
     report = run_checks(app.state.db, broker=broker, devices=watch.snapshot() if watch else {}, sync=sync)

@@ -2,7 +2,8 @@
 
 :class:`DeviceWatch` keeps the retained ``devices/<id>/status`` and ``availability`` messages
 seen on a link (the server's own). :func:`probe_broker` is the doctor's view: a fresh connection
-with the server's credentials, the CONNACK's answer, then the retained device topics.
+with the server's credentials, the CONNACK's answer, then the retained device topics and the
+province bridge's state (``bridge/state``, which the site's broker keeps for its own bridge).
 """
 
 from __future__ import annotations
@@ -25,14 +26,21 @@ class DeviceWatch:
     def __init__(self, site: str) -> None:
         self.topics = Topics(site)
         self.devices: dict[str, DeviceView] = {}
+        self.bridge_topic = f"{self.topics.base}/bridge/state"
+        self.bridge: str | None = None
+        """The province bridge's state as the site's broker keeps it (``1``/``0``); None: no bridge."""
         self._lock = threading.Lock()
 
     def attach(self, link: MqttLink) -> None:
         base = self.topics.base
         link.subscribe(f"{base}/devices/+/status", self._on_message)
         link.subscribe(f"{base}/devices/+/availability", self._on_message)
+        link.subscribe(self.bridge_topic, self._on_message)
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if topic == self.bridge_topic:  # retained by the site's own broker for its province bridge
+            self.bridge = payload.decode("ascii", "replace").strip() or None
+            return
         kind, device = self.topics.parse(topic)
         if device is None or device == "server" or not kind.startswith("device_"):
             return
@@ -103,6 +111,7 @@ def probe_broker(url: str | None, site: str, wait_s: float = 3.0, listen_s: floa
         if not reason_code.is_failure:
             c.subscribe(f"{watch.topics.base}/devices/+/status", qos=1)
             c.subscribe(f"{watch.topics.base}/devices/+/availability", qos=1)
+            c.subscribe(watch.bridge_topic, qos=1)
         answered.set()
 
     client.on_connect = on_connect
@@ -119,7 +128,8 @@ def probe_broker(url: str | None, site: str, wait_s: float = 3.0, listen_s: floa
             hint = " (wrong user or password in MOTCUA_MQTT_URL?)" if "auth" in outcome["reason"].lower() else ""
             return BrokerView(True, False, f"{_where(url)} refused: {outcome['reason']}{hint}"), {}
         time.sleep(listen_s)  # retained device topics arrive right after the subscription
-        return BrokerView(True, True, f"{_where(url)} as {parsed.username or 'anonymous'}"), watch.snapshot()
+        return (BrokerView(True, True, f"{_where(url)} as {parsed.username or 'anonymous'}",
+                           bridge=watch.bridge), watch.snapshot())
     finally:
         client.disconnect()
         client.loop_stop()

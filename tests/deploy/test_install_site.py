@@ -437,28 +437,32 @@ def test_a_kiosk_mini_pc_is_installed_from_its_join_line(site):
 
 
 def test_the_province_broker_flag_bridges_live_calls_to_the_province(site, tmp_path):
-    """--province-broker with the URL the province's `motcua province bridge-user` printed: the
-    site's Mosquitto, as its unit starts it, forwards a call to a province broker (on this host)."""
-    import sys
+    """--province-broker with the mqtts:// URL the province's `motcua province bridge-user` printed and
+    --province-broker-cafile with the province's own CA (left in /root, mode 0600, where Mosquitto's
+    user cannot read it): the site's Mosquitto, as its unit starts it, forwards a call over TLS to a
+    province broker on this host whose listener `motcua province broker-config` wrote."""
+    from tests.support.pki import province_pki, tls_province_broker
 
-    from server.broker import Mosquitto
-
-    province = Mosquitto(tmp_path / "province", users={"board": "board-pass"}, acl="")
-    province.write_config()
-    done = subprocess.run([sys.executable, "-m", "motcua", "province", "bridge-user", SITE, "--plain",
-                           "--address", f"127.0.0.1:{province.port}", "--password-file", str(province.workdir / "passwd"),
-                           "--acl-file", str(province.workdir / "acl")], capture_output=True, text=True, check=True)
-    url = done.stdout.strip()
-    province.start()
+    pki = province_pki(tmp_path / "pki")
+    province = tls_province_broker(tmp_path / "province", pki, SITE, {"board": "board-pass"})
+    url = province.bridge_url
+    ca_given = site.root.file("/root/tinh-ca.pem")
+    ca_given.write_bytes(pki["ca"].read_bytes())
+    ca_given.chmod(0o600)
     board = Collector(province, "board", f"motcua/v1/{SITE}/#").start()
     try:
-        out = site.install("bridge", f"--province-broker '{url}'")
+        flags = f"--province-broker '{url}' --province-broker-cafile /root/tinh-ca.pem"
+        out = site.install("bridge", flags)
         assert "writing /etc/mosquitto/conf.d/motcua-bridge.conf" in out.stdout
+        assert "installing the province's CA certificate" in out.stdout
         conf = site.root.file("/etc/mosquitto/conf.d/motcua-bridge.conf")
         assert oct(conf.stat().st_mode & 0o777) == "0o640"  # it holds the bridge's password
         assert f"topic calls out 0 motcua/v1/{SITE}/ motcua/v1/{SITE}/" in conf.read_text()
-        again = site.install("bridge-again", f"--province-broker '{url}'")
-        assert "motcua-bridge.conf" not in again.stdout
+        assert "bridge_cafile /etc/mosquitto/certs/motcua-province-ca.crt\nbridge_insecure false\n" in conf.read_text()
+        ca = site.root.file("/etc/mosquitto/certs/motcua-province-ca.crt")
+        assert ca.read_bytes() == pki["ca"].read_bytes() and oct(ca.stat().st_mode & 0o777) == "0o644"
+        again = site.install("bridge-again", flags)
+        assert "motcua-bridge.conf" not in again.stdout and "CA certificate" not in again.stdout
         site.power_cut()
         site.start_all()  # Mosquitto reads its conf.d (and the bridge) when its unit starts it
         board.wait_for(lambda m: m[0] == f"motcua/v1/{SITE}/bridge/state" and m[1] == 1, timeout=60)
