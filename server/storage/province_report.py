@@ -6,6 +6,10 @@ the whole province ``period_report(site=None)``, whose per-centre rows come from
 as ``period_report(site=X)``; for one centre's manager ``period_report(site=X)`` itself. This
 module only adds what a province needs on top: every registered centre (one with no dossiers
 shows zeros), a rank by one figure, and how fresh each centre's data is.
+
+Tickets likewise: ``tickets`` (the province's, or the one centre's) and each centre's ``tickets``
+are ``reports.ticket_report`` — the site's ticket report — over the tickets the province rebuilds
+from each site's ticket and call events (``server.sync.ticket_projector``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from server.domain.period_figures import DEFINITIONS, figures
 
 from .db import Database
 from .period_report import period_report
+from .reports import ticket_report
 from .tables import province_sites
 
 RANKABLE = tuple(d.key for d in DEFINITIONS)
@@ -78,7 +83,9 @@ def province_report(db: Database, start: date, end: date, *, today: date, now: d
         centres = list(rows.values())
     else:
         centres = [{"key": site, "label": report["name"], "figures": report["figures"]}]
+    report["tickets"] = ticket_report(db, site, start, end)
     for row in centres:
+        row["tickets"] = report["tickets"] if site is not None else ticket_report(db, row["key"], start, end)
         row["sync"] = fresh.get(row["key"])
         row["drill"] = f"/dashboard/{row['key']}?from={report['from']}&to={report['to']}"
     _rank(centres, rank_by)
