@@ -131,8 +131,8 @@ async def dashboard(site: SitePath, request: Request):
     inline SVG. No figures are in the HTML, so the page itself needs no token."""
     await run_in_threadpool(_today, request, site)  # 404 for an unknown site
     centre = await run_in_threadpool(_centre, request, site)  # public anyway: it heads every tracking page
-    # At the province, tickets are not replayed (only dossiers and ratings): the page shows dossiers only,
-    # with a link back to the province view.
+    # At the province this page shows dossiers only, with a link back to the province view, which has each
+    # centre's ticket figures (replayed from its journal: docs/province.md).
     province = request.app.state.settings.role == "province"
     return templates.TemplateResponse(request, "dashboard.html", {"site": site, "centre": centre, "lang": "vi",
                                                                   "province": province})

@@ -74,6 +74,25 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
+TICKET_TIMES = ("issued_at", "called_at", "started_at", "finished_at", "checked_in_at")
+"""A ticket's moments a ``ticket``/``call`` body carries (ISO-8601 UTC, to the microsecond; null
+when not yet), with ``est_wait_s``, ``remote`` and ``at_counter`` (the counter holding it after the
+change; ``counter`` is the one that made it) since the province's ticket report."""
+
+
+def ticket_state(ticket: Any) -> dict[str, Any]:
+    """What the ticket report reads of a ticket, as it stands after the change being journalled."""
+    state: dict[str, Any] = {k: _iso(getattr(ticket, k)) for k in TICKET_TIMES}
+    state["est_wait_s"] = ticket.est_wait_s
+    state["remote"] = bool(ticket.remote)
+    state["at_counter"] = ticket.counter
+    return state
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(timezone.utc).isoformat()
+
+
 def record(conn: Connection, site: str, kind: str, body: dict[str, Any], now: datetime) -> int:
     """Append one event inside the caller's transaction; returns its seq."""
     bumped = conn.execute(_BUMP_WITH_PREV, {"p_site": site}).first()

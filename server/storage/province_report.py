@@ -6,6 +6,11 @@ the whole province ``period_report(site=None)``, whose per-centre rows come from
 as ``period_report(site=X)``; for one centre's manager ``period_report(site=X)`` itself. This
 module only adds what a province needs on top: every registered centre (one with no dossiers
 shows zeros), a rank by one figure, and how fresh each centre's data is.
+
+Tickets likewise: ``tickets`` (the province's, or the one centre's) and each centre's ``tickets``
+are the site's ticket report (``reports.ticket_report``; for every centre at once
+``reports.ticket_reports_by_site``, the same definitions over one read) over the tickets the
+province rebuilds from each site's ticket and call events (``server.sync.ticket_projector``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from server.domain.period_figures import DEFINITIONS, figures
 
 from .db import Database
 from .period_report import period_report
+from .reports import ticket_report, ticket_reports_by_site
 from .tables import province_sites
 
 RANKABLE = tuple(d.key for d in DEFINITIONS)
@@ -78,7 +84,13 @@ def province_report(db: Database, start: date, end: date, *, today: date, now: d
         centres = list(rows.values())
     else:
         centres = [{"key": site, "label": report["name"], "figures": report["figures"]}]
+    if site is None:
+        report["tickets"], tickets = ticket_reports_by_site(db, start, end, [row["key"] for row in centres])
+    else:
+        report["tickets"] = ticket_report(db, site, start, end)
+        tickets = {site: report["tickets"]}
     for row in centres:
+        row["tickets"] = tickets[row["key"]]
         row["sync"] = fresh.get(row["key"])
         row["drill"] = f"/dashboard/{row['key']}?from={report['from']}&to={report['to']}"
     _rank(centres, rank_by)

@@ -344,7 +344,11 @@ class QueueStore(QueueReads):
         conn.execute(_SAVE_COUNTER[bool(official)], values)
 
     def _event(self, conn, ticket: q.Ticket, now, action, status, counter_id, service, actor, note=None) -> None:
-        """The ticket's history row, and the same fact in the sync journal (no citizen data)."""
+        """The ticket's history row, and the same fact in the sync journal (no citizen data).
+
+        The journal body also carries the ticket's times, estimated wait and remote flag as they
+        stand after the change, so the province can rebuild the row the ticket report reads
+        (``server.sync.ticket_projector``) from any one event: the last one wins."""
         conn.execute(_INSERT_TICKET_EVENT, {
             "ticket_id": ticket.id, "at": now, "action": action, "status": str(status), "counter": counter_id,
             "service": service, "actor": actor, "note": note,
@@ -353,6 +357,7 @@ class QueueStore(QueueReads):
             "ticket": ticket.id, "label": ticket.label, "day": ticket.day.isoformat(), "action": action,
             "status": str(status), "service": service, "counter": counter_id, "actor": actor,
             "priority": ticket.priority.value if ticket.priority else None,
+            **journal.ticket_state(ticket),
         }, now)
 
     # ---- events ---------------------------------------------------------------------------

@@ -88,23 +88,62 @@ def _stats(waits: list[float], services: list[float]) -> dict[str, Any]:
 def ticket_report(db: Database, site: str | None, start: date, end: date) -> dict[str, Any]:
     """Tickets issued / served / no-show; wait and service times per service, counter and official
     (median and p90); the wait estimate's error; satisfaction ratings."""
+    with db.read() as conn:
+        read = _read_tickets(conn, site, start, end)
+    return _ticket_summary(site, start, end, *read)
+
+
+def ticket_reports_by_site(db: Database, start: date, end: date, keys: list[str]
+                           ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The ticket report over every site and each of ``keys``' from one read: what
+    ``ticket_report(db, None, …)`` and ``ticket_report(db, key, …)`` give, without reading every
+    site's rows twice (the province view, every centre side by side)."""
+    with db.read() as conn:
+        read = _read_tickets(conn, None, start, end)
+    by_status, remote_rows, rows, full_names, rating_rows = read
+    parts: dict[str, tuple] = {key: ({}, [], [], []) for key in keys}
+    for k, n in by_status.items():
+        if k[0] in parts:
+            parts[k[0]][0][k] = n
+    for i, listed in ((1, remote_rows), (2, rows), (3, rating_rows)):
+        for r in listed:
+            if r[0] in parts:
+                parts[r[0]][i].append(r)
+    per_site = {key: _ticket_summary(key, start, end, s, remote, called, full_names, rated)
+                for key, (s, remote, called, rated) in parts.items()}
+    return _ticket_summary(None, start, end, *read), per_site
+
+
+def _read_tickets(conn, site: str | None, start: date, end: date) -> tuple:
+    """The rows the definitions need, each with its site: counts by (site, status); remote counts by
+    (site, status, checked in); every called ticket; officials' names; ratings by (site, rating, official)."""
     t, r = tickets.c, ticket_ratings.c
     where = [t.day >= start, t.day <= end] + ([t.site == site] if site else [])
     rwhere = [r.day >= start, r.day <= end] + ([r.site == site] if site else [])
-    with db.read() as conn:
-        by_status = dict(conn.execute(select(t.status, func.count()).where(*where).group_by(t.status)).all())
-        arrived = t.checked_in_at.is_not(None)
-        remote_rows = conn.execute(select(t.status, arrived, func.count())
-                                   .where(*where, t.remote).group_by(t.status, arrived)).all()
-        rows = conn.execute(
-            select(t.service, t.counter, t.official, t.status, t.issued_at, t.called_at, t.started_at,
-                   t.finished_at, t.est_wait_s).where(*where, t.called_at.is_not(None))
-        ).all()
-        full_names = dict(conn.execute(select(users.c.username, users.c.full_name)
-                                       .where(users.c.full_name.is_not(None))).all())
-        rating_rows = conn.execute(
-            select(r.rating, r.official, func.count()).where(*rwhere).group_by(r.rating, r.official)
-        ).all()
+    by_status = {(s, status): n for s, status, n in conn.execute(
+        select(t.site, t.status, func.count()).where(*where).group_by(t.site, t.status)).all()}
+    arrived = t.checked_in_at.is_not(None)
+    remote_rows = conn.execute(select(t.site, t.status, arrived, func.count())
+                               .where(*where, t.remote).group_by(t.site, t.status, arrived)).all()
+    rows = conn.execute(
+        select(t.site, t.service, t.counter, t.official, t.status, t.issued_at, t.called_at, t.started_at,
+               t.finished_at, t.est_wait_s).where(*where, t.called_at.is_not(None))
+    ).all()
+    full_names = dict(conn.execute(select(users.c.username, users.c.full_name)
+                                   .where(users.c.full_name.is_not(None))).all())
+    rating_rows = conn.execute(
+        select(r.site, r.rating, r.official, func.count()).where(*rwhere).group_by(r.site, r.rating, r.official)
+    ).all()
+    return by_status, remote_rows, rows, full_names, rating_rows
+
+
+def _ticket_summary(site: str | None, start: date, end: date, by_site_status: dict[tuple[str, str], int],
+                    remote_rows, rows, full_names: dict[str, str], rating_rows) -> dict[str, Any]:
+    """The definitions, over the rows ``_read_tickets`` gave (of one site or of several)."""
+    by_status: dict[str, int] = defaultdict(int)
+    for (_, status), n in by_site_status.items():
+        by_status[status] += n
+    by_status = dict(by_status)
     groups: dict[str, dict[str, tuple[list[float], list[float]]]] = {
         k: defaultdict(lambda: ([], [])) for k in ("service", "counter", "official")}
     errors: list[float] = []
@@ -122,7 +161,7 @@ def ticket_report(db: Database, site: str | None, start: date, end: date) -> dic
             errors.append(row.est_wait_s - wait)
     ratings_total = {"very_satisfied": 0, "satisfied": 0, "not_satisfied": 0}
     by_official: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ratings_total, 0))
-    for rating, official, n in rating_rows:
+    for _, rating, official, n in rating_rows:
         ratings_total[rating] += n
         by_official[official or "—"][rating] += n
     all_waits = [w for ws, _ in groups["service"].values() for w in ws]
@@ -134,9 +173,9 @@ def ticket_report(db: Database, site: str | None, start: date, end: date) -> dic
         "by_status": by_status,
         # remote tickets (docs/remote.md): taken from a phone; checked in at the centre; set aside and
         # never back by the end of the period
-        "remote": {"issued": sum(n for _, _, n in remote_rows),
-                   "checked_in": sum(n for _, arrived, n in remote_rows if arrived),
-                   "set_aside": sum(n for status, _, n in remote_rows if status == "set_aside")},
+        "remote": {"issued": sum(n for _, _, _, n in remote_rows),
+                   "checked_in": sum(n for _, _, arrived, n in remote_rows if arrived),
+                   "set_aside": sum(n for _, status, _, n in remote_rows if status == "set_aside")},
         "overall": _stats(all_waits, all_services),
         **{f"by_{key}": {name: _stats(*vals) for name, vals in sorted(groups[key].items())} for key in groups},
         "estimate": {

@@ -10,7 +10,8 @@ and passed through the very ledger code a site runs on every dossier write
 (``server.domain.ledger`` → ``ledger_store.replace_spans`` / ``add_flows``), on the site's own
 calendar (its ``site`` events: name, time zone, settings). The period report
 (``server.storage.period_report``) then runs unchanged with ``site=X``. Ratings go into
-``ticket_ratings`` for Decision 766's 5.4.
+``ticket_ratings`` for Decision 766's 5.4 and the ticket report; tickets and calls rebuild the
+province's ``tickets`` rows (``ticket_projector``), so the site's ``ticket_report`` runs unchanged.
 
 A dossier whose opening event the province does not hold (opened before the site's journal
 began, revision 0010) cannot be replayed: its events are counted in ``province_sites.unprojected``
@@ -34,6 +35,8 @@ from server.storage import ledger_store
 from server.storage.site_settings import build_profile
 from server.storage.tables import procedures, province_dossiers, province_sites, sites, ticket_ratings
 
+from .ticket_projector import TICKET_KINDS, project_tickets
+
 DOSSIER_KINDS = ("dossier", "apology")
 log = logging.getLogger("server.province")
 
@@ -48,6 +51,7 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
     skipped = 0
     touched: dict[str, dict[str, Any]] = {}  # code → {"row": state, "before": flows or None}
     ratings = []
+    ticket_events: list[tuple[str, dict[str, Any]]] = []
     calendars: list = []
 
     def calendar():
@@ -74,6 +78,8 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
                 skipped += 1
         elif kind == "rating":
             ratings.append((e["at"], body))
+        elif kind in TICKET_KINDS:
+            ticket_events.append((e["at"], body))
     for code in sorted(touched):  # one order for every writer
         entry = touched[code]
         try:
@@ -90,6 +96,7 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
         except (KeyError, TypeError, ValueError) as err:
             log.warning("province: site %s rating not counted: %s", site, err)
             skipped += 1
+    skipped += project_tickets(conn, site, ticket_events)
     if skipped:
         conn.execute(update(province_sites).where(province_sites.c.site == site)
                      .values(unprojected=province_sites.c.unprojected + skipped))

@@ -115,6 +115,14 @@ def serve(site: CrowdSite, visits: int, tag: str) -> Counter:
     return done
 
 
+def site_ticket_report(site: CrowdSite) -> dict:
+    """The centre's whole ticket report (this month), as its director reads it at the site."""
+    with httpx.Client(base_url=site.base_url, timeout=30) as c:
+        r = c.post("/api/v1/auth/token", data={"username": "giamdoc", "password": PASSWORD})
+        hdr = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return c.get(f"/api/v1/sites/{site.site}/reports/tickets", headers=hdr).json()
+
+
 def site_reports(site: CrowdSite) -> dict[str, int]:
     """The centre's own figures, as its director reads them (the site's report API, at the site)."""
     with httpx.Client(base_url=site.base_url, timeout=30) as c:
@@ -234,6 +242,23 @@ def test_two_centres_and_a_province_on_virtual_links_count_every_event_once(net,
             totals.update(reports[site_id])
         everything = _sum(province, ("xa-a", "xa-b"))
         assert everything == dict(totals) and totals["issued"] == 2 * (MORNING + DAY)
+        # the province's own ticket report (the site's code, over the tickets it rebuilt from the events,
+        # through the kills and the replays) equals each site's, field by field
+        from datetime import date
+
+        from server.storage.reports import ticket_report
+
+        province_db = Database(province.database_url).open()
+        try:
+            for host, site_id in ((a, "xa-a"), (b, "xa-b")):
+                own = host.call(site_ticket_report, sites[site_id])
+                start, end = date.fromisoformat(own["from"]), date.fromisoformat(own["to"])
+                held = ticket_report(province_db, site_id, start, end)
+                assert own["issued"] == MORNING + DAY and own["overall"]["served"] > 0
+                assert {k: v for k, v in held.items() if k != "official_names"} == {
+                    k: v for k, v in own.items() if k not in ("official_names", "appointments")}, site_id
+        finally:
+            province_db.close()
     finally:
         for site in sites.values():
             site.stop()

@@ -14,10 +14,14 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from server.domain.dossiers import DossierError
+from server.domain.errors import DomainError
 from server.storage import catalog
 from server.storage.db import Database
 from server.storage.dossier_store import DossierStore
 from server.storage.journal import read as read_journal
+from server.storage.queue_store import QueueStore
+from server.storage.ratings import rate
+from server.storage.remote_store import RemoteStore
 
 from .province import post_batch
 
@@ -131,6 +135,92 @@ def play(store: DossierStore, site: str, history: list[tuple], until: datetime) 
             if step[0] == "intake":
                 raise
             dead.add(i)
+    return made
+
+
+SERVICES = ["hotich", "chungthuc", "cutru", "xahoi", "kinhdoanh"]
+PRIORITIES = [None] * 6 + ["elderly", "disabled", "pregnant"]
+
+
+def ticket_day(queue: QueueStore, remote: RemoteStore, site: str, start: datetime, rnd: random.Random,
+               n: int = 45) -> dict[str, int]:
+    """A centre's day at the counters from ``start``: walk-ins (some with a priority) and remote
+    tickets (some checking in, some set aside, one back in line), calls, recalls (to the limit: a
+    no-show), no-shows, starts, finishes (one by calling the next), parks and resumes, transfers,
+    cancellations and ratings. Returns how many of each action were made."""
+    made: dict[str, int] = {}
+    t = start
+
+    def did(action: str) -> None:
+        made[action] = made.get(action, 0) + 1
+
+    def tick(lo: int = 1, hi: int = 6) -> datetime:
+        nonlocal t
+        t += timedelta(minutes=rnd.randrange(lo, hi), seconds=rnd.randrange(60))
+        return t
+
+    counters = ["1", "2", "3", "4"]
+    for c in counters:
+        queue.set_counter(site, c, "open", actor=f"canbo{c}", now=t)
+    held: dict[str, dict] = {}  # counter → the ticket it holds (id, status)
+    waiting: list[int] = []
+    remote_tokens: list[str] = []
+    parked: list[int] = []
+    for i in range(n * 2):  # some are still waiting at the end of the day
+        if i < n and rnd.random() < 0.6:
+            if rnd.random() < 0.2:
+                phone = f"+849{rnd.randrange(10**7, 10**8)}"
+                view, _ = remote.join(site, "hotich", phone, f"r-{site}-{start:%m%d}-{i}", now=tick())
+                if rnd.random() < 0.7:  # the others never come: set aside when their turn comes
+                    remote_tokens.append(view["token"])
+                did("remote")
+            else:
+                view, _ = queue.issue(site, rnd.choice(SERVICES), f"k-{site}-{start:%m%d}-{i}",
+                                      priority=rnd.choice(PRIORITIES), actor="kiosk-1", now=tick())
+                did("issue")
+            waiting.append(view["id"])
+        if remote_tokens and rnd.random() < 0.15:
+            remote.check_in(remote_tokens.pop(rnd.randrange(len(remote_tokens))), "kiosk", now=tick())
+            did("check_in")
+        if parked and rnd.random() < 0.3:
+            queue.ticket_action(parked.pop(0), "resume", actor="canbo1", now=tick())
+            did("resume")
+        if waiting and rnd.random() < 0.06:
+            try:
+                queue.ticket_action(waiting.pop(rnd.randrange(len(waiting))), "cancel", actor="canbo1", now=tick())
+                did("cancel")
+            except DomainError:
+                pass
+        c = rnd.choice(counters)
+        now, mine = tick(), held.get(c)
+        try:
+            if mine is None or mine["status"] in ("done", "no_show", "waiting", "parked"):
+                view = queue.call_next(site, c, actor=f"canbo{c}", now=now)
+                held[c] = {"id": view["id"], "status": view["status"]}
+                did("call")
+            elif mine["status"] == "called":
+                action = rnd.choices(["start", "recall", "no-show", "transfer"], [10, 4, 1, 1])[0]
+                kwargs = {"service": rnd.choice(SERVICES)} if action == "transfer" else {}
+                mine["status"] = queue.ticket_action(mine["id"], action, actor=f"canbo{c}", now=now, **kwargs)["status"]
+                did(action)
+            else:  # serving
+                action = rnd.choices(["finish", "call-next", "park"], [6, 3, 1])[0]
+                if action == "park":
+                    mine["status"] = queue.ticket_action(mine["id"], "park", actor=f"canbo{c}", now=now)["status"]
+                    parked.append(mine["id"])
+                elif action == "finish":
+                    mine["status"] = queue.ticket_action(mine["id"], "finish", actor=f"canbo{c}", now=now)["status"]
+                else:  # calling the next finishes this one on the way
+                    view = queue.call_next(site, c, actor=f"canbo{c}", now=now)
+                    held[c] = {"id": view["id"], "status": view["status"]}
+                    mine["status"] = "done"
+                did(action)
+                if mine["status"] == "done" and rnd.random() < 0.7:
+                    rate(queue.db, mine["id"], rnd.choice(["very_satisfied", "satisfied", "satisfied", "not_satisfied"]),
+                         actor="display-1", site=site, now=tick(0, 2))
+                    did("rating")
+        except DomainError:  # an empty queue, a ticket taken meanwhile: the next step
+            pass
     return made
 
 

@@ -102,6 +102,44 @@
     return '<td data-label="' + esc(def.label) + '" data-c="' + esc(key + "." + def.key) + '">' +
       (def.rate ? pct(v) : num(v)) + "</td>";
   }
+  function minutes(s) {
+    return s === null || s === undefined ? "—" : (Math.round(s / 6) / 10).toLocaleString("vi-VN", {minimumFractionDigits: 1}) + " phút";
+  }
+  var TICKET_COLUMNS = [["issued", num], ["served", num], ["no_show", num], ["cancelled", num],
+                        ["overall.wait_median_s", minutes], ["overall.wait_p90_s", minutes],
+                        ["overall.service_median_s", minutes], ["ratings.very_satisfied", num],
+                        ["ratings.satisfied", num], ["ratings.not_satisfied", num]];
+  var SERVICE_COLUMNS = [["called", num, "Lượt được gọi"], ["served", num, "Đã phục vụ"],
+                         ["wait_median_s", minutes, "Chờ — trung vị"], ["wait_p90_s", minutes, "Chờ — P90"],
+                         ["service_median_s", minutes, "Phục vụ — trung vị"], ["service_p90_s", minutes, "Phục vụ — P90"]];
+  function pick(obj, path) {
+    return path.split(".").reduce(function (o, k) { return o === null || o === undefined ? o : o[k]; }, obj);
+  }
+  function ticketRow(key, label, t) {  // one centre's (or the province's) ticket report in one row
+    var heads = $("ticket-centres").tHead.rows[0].cells;
+    return '<tr data-centre="' + esc(key) + '"><td>' + esc(label) + "</td>" + TICKET_COLUMNS.map(function (c, i) {
+      return '<td data-label="' + esc(heads[i + 1].textContent) + '" data-t="' + esc(key + ":" + c[0]) + '">' +
+        c[1](pick(t, c[0])) + "</td>";
+    }).join("") + "</tr>";
+  }
+  function renderTickets(d) {
+    var table = $("ticket-centres");
+    table.tBodies[0].innerHTML = d.centres.map(function (c) { return ticketRow(c.key, c.label, c.tickets); }).join("");
+    table.tFoot.innerHTML = d.site ? "" : ticketRow("total", "Toàn tỉnh", d.tickets);
+    $("ticket-services").innerHTML = d.centres.map(function (c) {  // a table per centre: by service
+      var services = Object.keys(c.tickets.by_service);
+      return '<h3>' + esc(c.label) + ' — theo dịch vụ</h3><table class="figures wide stack" data-services="' +
+        esc(c.key) + '"><thead><tr><th>Dịch vụ</th>' + SERVICE_COLUMNS.map(function (x) {
+          return "<th>" + x[2] + "</th>"; }).join("") + "</tr></thead><tbody>" +
+        (services.map(function (name) {
+          var s = c.tickets.by_service[name];
+          return '<tr data-service="' + esc(name) + '"><td>' + esc(name) + "</td>" + SERVICE_COLUMNS.map(function (x) {
+            return '<td data-label="' + x[2] + '" data-s="' + esc(x[0]) + '">' + x[1](s[x[0]]) + "</td>";
+          }).join("") + "</tr>";
+        }).join("") || '<tr><td colspan="' + (SERVICE_COLUMNS.length + 1) + '" class="empty">Chưa có lượt gọi nào trong kỳ.</td></tr>') +
+        "</tbody></table>";
+    }).join("");
+  }
   function syncCell(s) {
     if (!s) return '<td data-label="Đồng bộ" class="sync stale" data-sync="none">chưa đăng ký</td>';
     var text, stale = false;
@@ -153,6 +191,7 @@
     }).join("") || '<tr><td colspan="' + (COLUMNS.length + 4) + '" class="empty">' + T.none + "</td></tr>";
     table.tFoot.innerHTML = d.site ? "" : '<tr><td></td><td>Toàn tỉnh</td><td></td>' +
       COLUMNS.map(function (k) { return cell(def[k], "total", d.figures[k]); }).join("") + "<td></td></tr>";
+    renderTickets(d);
     Array.prototype.forEach.call(table.querySelectorAll(".bar-fill"), function (bar) {
       bar.style.width = bar.getAttribute("data-width") + "%";
       bar.style.background = "#2a6ebb";
