@@ -25,14 +25,15 @@ router = APIRouter(tags=["province view"])
 RankBy = Annotated[str, Query(description="the figure to rank centres by (a key of docs/reports.md)")]
 
 
-def _compute(request: Request, site: str | None, start, end, rank_by: str):
+def _compute(request: Request, site: str | None, start, end, rank_by: str, with_tickets: bool = False):
     now = datetime.now(timezone.utc)
     tz = PROVINCE_TZ if site is None else request.app.state.dossiers.profile_for(site).tz  # 404: unknown site
     start, end = _period(start, end, now.astimezone(tz).date())
     weights = request.app.state.dossiers.profile_for(site).score_766 if site else None
     return province_report.province_report(
         request.app.state.db, start, end, today=now.astimezone(tz).date(), now=now,
-        calendar_for=_calendar_for(request), site=site, rank_by=rank_by, weights_766=weights)
+        calendar_for=_calendar_for(request), site=site, rank_by=rank_by, weights_766=weights,
+        with_tickets=with_tickets)
 
 
 @router.get("/api/v1/province/report", summary="Every centre's dossier report side by side (province role)",
@@ -40,16 +41,20 @@ def _compute(request: Request, site: str | None, start, end, rank_by: str):
                         "without a site: all; a centre's manager: their own), ranked by `rank_by` (default "
                         "`on_time_rate`), each with `sync` (last batch received, events held and still on the "
                         "way) and `drill` (the centre's own dashboard). `site=X` narrows it to one centre. "
-                        "`format=xlsx`: the Excel workbook (ranking sheet first).")
+                        "`format=xlsx`: the Excel workbook (ranking sheet first). `tickets=true`: also the "
+                        "ticket report (waits, services, ratings) of the province and of each centre — it reads "
+                        "every called ticket of the period, so it takes far longer than the dossier figures "
+                        "over long periods; the page asks for it after drawing those.")
 async def province_view(request: Request, who: Manager, start: From = None, end: To = None, fmt: Format = "json",
                         rank_by: RankBy = province_report.DEFAULT_RANK,
-                        site: Annotated[str | None, Query(max_length=40)] = None):
+                        site: Annotated[str | None, Query(max_length=40)] = None,
+                        tickets: Annotated[bool, Query(description="also the ticket report")] = False):
     if rank_by not in province_report.RANKABLE:
         raise ApiError(422, "invalid_rank_by", f"rank_by must be one of {', '.join(province_report.RANKABLE)}")
     if site is not None:
         check_site(who, site)
     site = site or who.site
-    report = await run_in_threadpool(_compute, request, site, start, end, rank_by)
+    report = await run_in_threadpool(_compute, request, site, start, end, rank_by, tickets)
     if fmt == "xlsx":
         centre = "Toàn tỉnh — tất cả các trung tâm" if site is None else report["name"]
         body = await run_in_threadpool(province_xlsx.province_workbook, report, centre)

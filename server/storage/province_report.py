@@ -72,9 +72,15 @@ def _rank(rows: list[dict[str, Any]], key: str) -> None:
 
 def province_report(db: Database, start: date, end: date, *, today: date, now: datetime,
                     calendar_for: Callable[[str], WorkingCalendar], site: str | None = None,
-                    rank_by: str = DEFAULT_RANK, weights_766: dict | None = None) -> dict[str, Any]:
+                    rank_by: str = DEFAULT_RANK, weights_766: dict | None = None,
+                    with_tickets: bool = False) -> dict[str, Any]:
     """The whole province (``site`` None) or one centre, with ``centres``: one row per centre
-    (``key``, ``label``, ``figures``, ``rank``, ``sync``, ``drill``), best first."""
+    (``key``, ``label``, ``figures``, ``rank``, ``sync``, ``drill``), best first.
+
+    ``with_tickets``: also ``tickets`` (and each centre's). Asked for separately because its cost
+    grows with every ticket of the period (a median and a P90 per centre and service need every
+    wait): 150 centres × 5,000 tickets over a year took ~30 s here, against ~0.4 s for the dossier
+    figures (``tests/bench/bench_province_report.py --tickets-per-centre``)."""
     fresh = freshness(db, now)
     report = period_report(db, site, start, end, today=today, calendar_for=calendar_for, weights_766=weights_766)
     if site is None:
@@ -84,13 +90,15 @@ def province_report(db: Database, start: date, end: date, *, today: date, now: d
         centres = list(rows.values())
     else:
         centres = [{"key": site, "label": report["name"], "figures": report["figures"]}]
-    if site is None:
+    tickets: dict[str, Any] | None = None
+    if with_tickets and site is None:
         report["tickets"], tickets = ticket_reports_by_site(db, start, end, [row["key"] for row in centres])
-    else:
+    elif with_tickets:
         report["tickets"] = ticket_report(db, site, start, end)
         tickets = {site: report["tickets"]}
     for row in centres:
-        row["tickets"] = tickets[row["key"]]
+        if tickets is not None:
+            row["tickets"] = tickets[row["key"]]
         row["sync"] = fresh.get(row["key"])
         row["drill"] = f"/dashboard/{row['key']}?from={report['from']}&to={report['to']}"
     _rank(centres, rank_by)

@@ -56,7 +56,8 @@ def province_workbook(report: dict[str, Any], centre: str) -> bytes:
     for col in range(3, len(heads) + 1):
         ws.column_dimensions[get_column_letter(col)].width = 14
     ws.freeze_panes = ws.cell(row - len(report["centres"]) + 1, 3)
-    _ticket_sheet(wb, report, centre)
+    if "tickets" in report:  # asked for with tickets=true
+        _ticket_sheet(wb, report, centre)
     return _save(wb)
 
 

@@ -19,6 +19,7 @@
     badPeriod: "Kỳ báo cáo không hợp lệ (một báo cáo tối đa khoảng 3 năm).",
     failed: function (status) { return "Không tải được báo cáo (lỗi " + status + "). Vui lòng thử lại."; },
     loading: "Đang tải…",
+    ticketsLoading: "Đang tính số liệu lượt phục vụ của kỳ này (kỳ dài có thể mất vài chục giây)…",
     none: "Chưa có trung tâm nào đăng ký với tỉnh."
   };
   function $(id) { return document.getElementById(id); }
@@ -66,7 +67,26 @@
       $("from").value = d.from; $("to").value = d.to;
       render(d);
       status("ready");
+      loadTickets(mine, "?from=" + d.from + "&to=" + d.to + "&rank_by=" + encodeURIComponent(d.rank_by));
     }).catch(function (err) { if (mine === seq) fail(err); });
+  }
+  // The ticket report reads every called ticket of the period: asked for after the dossier
+  // figures are on screen, so a long period never holds them back.
+  function loadTickets(mine, q) {
+    var section = $("tickets");
+    section.dataset.state = "loading";
+    $("ticket-centres").tBodies[0].innerHTML = '<tr><td colspan="11" class="empty">' + T.ticketsLoading + "</td></tr>";
+    $("ticket-centres").tFoot.innerHTML = ""; $("ticket-services").innerHTML = "";
+    request("/api/v1/province/report" + q + "&tickets=true").then(function (r) { return r.json(); }).then(function (d) {
+      if (mine !== seq) return;
+      renderTickets(d);
+      section.dataset.state = "ready";
+    }).catch(function (err) {
+      if (mine !== seq) return;
+      section.dataset.state = "error";
+      $("ticket-centres").tBodies[0].innerHTML = '<tr><td colspan="11" class="empty">' +
+        esc(err.message || T.failed("?")) + "</td></tr>";
+    });
   }
   function reload() { try { load(query()); } catch (err) { fail(err); } }
   $("period-form").onsubmit = function (ev) { ev.preventDefault(); reload(); };
@@ -86,7 +106,7 @@
     var q;
     try { q = query(); } catch (err) { fail(err); return; }
     $("message").textContent = "";
-    request("/api/v1/province/report" + q + "&format=xlsx").then(function (r) {
+    request("/api/v1/province/report" + q + "&format=xlsx&tickets=true").then(function (r) {
       var m = /filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "");
       return r.blob().then(function (b) {
         var a = document.createElement("a");
@@ -191,7 +211,6 @@
     }).join("") || '<tr><td colspan="' + (COLUMNS.length + 4) + '" class="empty">' + T.none + "</td></tr>";
     table.tFoot.innerHTML = d.site ? "" : '<tr><td></td><td>Toàn tỉnh</td><td></td>' +
       COLUMNS.map(function (k) { return cell(def[k], "total", d.figures[k]); }).join("") + "<td></td></tr>";
-    renderTickets(d);
     Array.prototype.forEach.call(table.querySelectorAll(".bar-fill"), function (bar) {
       bar.style.width = bar.getAttribute("data-width") + "%";
       bar.style.background = "#2a6ebb";
