@@ -76,6 +76,7 @@ def _p90(values: list[float]) -> float:
 
 
 def _stats(waits: list[float], services: list[float]) -> dict[str, Any]:
+    waits, services = sorted(waits), sorted(services)  # once: the median and the P90 sort them again, fast
     return {
         "called": len(waits), "served": len(services),
         "wait_median_s": round(statistics.median(waits)) if waits else None,
@@ -125,16 +126,30 @@ def _read_tickets(conn, site: str | None, start: date, end: date) -> tuple:
     arrived = t.checked_in_at.is_not(None)
     remote_rows = conn.execute(select(t.site, t.status, arrived, func.count())
                                .where(*where, t.remote).group_by(t.site, t.status, arrived)).all()
-    rows = conn.execute(
-        select(t.site, t.service, t.counter, t.official, t.status, t.issued_at, t.called_at, t.started_at,
-               t.finished_at, t.est_wait_s).where(*where, t.called_at.is_not(None))
-    ).all()
+    rows = _called(conn, select(t.site, t.service, t.counter, t.official, t.status, t.issued_at, t.called_at,
+                                t.started_at, t.finished_at, t.est_wait_s).where(*where, t.called_at.is_not(None)))
     full_names = dict(conn.execute(select(users.c.username, users.c.full_name)
                                    .where(users.c.full_name.is_not(None))).all())
     rating_rows = conn.execute(
         select(r.site, r.rating, r.official, func.count()).where(*rwhere).group_by(r.site, r.rating, r.official)
     ).all()
     return by_status, remote_rows, rows, full_names, rating_rows
+
+
+def _called(conn, stmt) -> list[tuple]:
+    """Every called ticket as ``(site, service, counter, official, wait s, service s or None, estimate s
+    or None)``: the wait from issue to the first call; the service, of a ticket served (``done``),
+    from its start (its call if never started) to its finish. On PostgreSQL the times come straight
+    from the driver (naive UTC: their differences are the same), without a Python conversion of
+    each of four timestamps of every ticket — over a province that was most of the report."""
+    result = conn.execute(stmt)
+    raw = result.cursor.fetchall() if conn.dialect.name == "postgresql" else result.all()
+    out = []
+    append = out.append
+    for site, service, counter, official, status, issued, called, started, finished, est in raw:
+        service_s = (finished - (started or called)).total_seconds() if status == "done" and finished else None
+        append((site, service, counter, official, (called - issued).total_seconds(), service_s, est))
+    return out
 
 
 def _ticket_summary(site: str | None, start: date, end: date, by_site_status: dict[tuple[str, str], int],
@@ -147,18 +162,14 @@ def _ticket_summary(site: str | None, start: date, end: date, by_site_status: di
     groups: dict[str, dict[str, tuple[list[float], list[float]]]] = {
         k: defaultdict(lambda: ([], [])) for k in ("service", "counter", "official")}
     errors: list[float] = []
-    for row in rows:
-        wait = (row.called_at - row.issued_at).total_seconds()
-        service_s = None
-        if row.status == "done" and row.finished_at is not None:
-            service_s = (row.finished_at - (row.started_at or row.called_at)).total_seconds()
-        for key in groups:
-            bucket = groups[key][getattr(row, key) or "—"]
+    by_service, by_counter, by_official_t = groups["service"], groups["counter"], groups["official"]
+    for _, service, counter, official, wait, service_s, est in rows:
+        for bucket in (by_service[service or "—"], by_counter[counter or "—"], by_official_t[official or "—"]):
             bucket[0].append(wait)
             if service_s is not None:
                 bucket[1].append(service_s)
-        if row.est_wait_s is not None:
-            errors.append(row.est_wait_s - wait)
+        if est is not None:
+            errors.append(est - wait)
     ratings_total = {"very_satisfied": 0, "satisfied": 0, "not_satisfied": 0}
     by_official: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ratings_total, 0))
     for _, rating, official, n in rating_rows:
