@@ -2,12 +2,23 @@
 
     .venv/bin/python tests/bench/bench_province.py [--runs 3] [--sites 4] [--events 5000] [--replicas 2]
 
-Ingest: ``--sites`` sites, each with a valid hash-chained journal of ``--events`` synthetic events,
-pushed at once (one HTTP client per site, batches of 500, turns over ``--replicas`` province
-processes on one PostgreSQL) → events/s held by the province. Floor, measured in the same run on
-the same database: the same rows, the same threads and batch size, by bare ``INSERT … ON CONFLICT
-(site, seq) DO NOTHING`` (psycopg ``executemany``, one transaction per batch) into a scratch table
-shaped like ``province_events``. Ratio = HTTP ÷ floor.
+Ingest: ``--sites`` sites, each pushing ``--events`` events of a centre's journal at once (one
+HTTP client per site, batches of 500, turns over ``--replicas`` province processes on one
+PostgreSQL) → events/s held by the province, *with the projection* (every dossier event replayed
+through the site's ledger, every rating counted, in the ingest transaction). The journal is
+written once through the real stores on a scratch SQLite site (``tests.support.site_day``: five
+working days of tickets issued, called, started, finished, a quarter rated; dossiers received →
+processing → supplement → resolved → returned, online ones submitted first, each step on a later
+day so a dossier's events span batches) and re-chained for each site (its name in every hash):
+about half dossier events, half tickets and calls, a few ratings, like a national day (≈ 3 M
+events: 700,000 tickets and their calls, 660,000 dossier events). Also: the share of dossier
+events the province projected (held in ``province_dossiers``' histories and not counted in
+``unprojected``) — anything below 100 % is a bug.
+
+Floor, measured in the same run on the same database: the same rows, the same threads and batch
+size, by bare ``INSERT … ON CONFLICT (site, seq) DO NOTHING`` (psycopg ``executemany``, one
+transaction per batch) into a scratch table shaped like ``province_events``. Ratio = HTTP ÷ floor;
+projected time for 3 M events at the HTTP rate (target: under 15 minutes).
 
 Catch-up: a busy centre's day kept while the WAN was down (2,000 tickets issued, called, started
 and finished, 200 dossiers received → processing → resolved → returned, 500 ratings: the journal
@@ -43,9 +54,13 @@ from server.storage.queue_store import QueueStore  # noqa: E402
 from server.storage.ratings import rate  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 from tests.support.processes import ServerProcess  # noqa: E402
-from tests.support.province import Province, post_batch, synthetic_events  # noqa: E402
+from tests.support import site_day  # noqa: E402
+from tests.support.province import Province, post_batch  # noqa: E402
 
 BATCH = 500
+NATIONAL_DAY = 3_000_000
+DAYS = 5
+EVENTS_PER_TICKET = 8.6  # what site_day writes per ticket (its dossiers and ratings included)
 COLUMNS = ("site", "seq", "event_id", "kind", "at", "body", "prev_hash", "hash", "received_at")
 FLOOR_SQL = ("INSERT INTO bench_floor_events (site, seq, event_id, kind, at, body, prev_hash, hash, received_at) "
              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now()) ON CONFLICT (site, seq) DO NOTHING")
@@ -94,6 +109,16 @@ def http_ingest(province: Province, keys: dict[str, str], chains: dict[str, list
     return time.perf_counter() - start
 
 
+def projected(url: str, sites: list[str]) -> tuple[int, int]:
+    """(dossier and apology events held in the sites' ``province_dossiers`` rows, their ``unprojected``)."""
+    with psycopg.connect(dsn(url)) as c:
+        held = c.execute("SELECT coalesce(sum(json_array_length(history::json) + json_array_length(apologies::json)), 0) "
+                         "FROM province_dossiers WHERE site = ANY(%s)", (sites,)).fetchone()[0]
+        unprojected = c.execute("SELECT coalesce(sum(unprojected), 0) FROM province_sites WHERE site = ANY(%s)",
+                                (sites,)).fetchone()[0]
+    return int(held), int(unprojected)
+
+
 def busy_day(path: Path, days: int = 1) -> int:
     """A centre's day written the way the server writes it; returns the journal's length."""
     db = Database(f"sqlite:///{path}", sqlite_synchronous="NORMAL").open()
@@ -139,7 +164,7 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_once(pg: PostgresServer, work: Path, day_file: Path, day_events: int, args) -> dict:
+def run_once(pg: PostgresServer, work: Path, day_file: Path, day_events: int, journal: list[dict], args) -> dict:
     url = pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")
     province = Province(url, work / "province").prepare()
     try:
@@ -147,11 +172,14 @@ def run_once(pg: PostgresServer, work: Path, day_file: Path, day_events: int, ar
         keys = {s: province.register(s) for s in sites}
         keys["demo"] = province.register("demo")
         province.start(args.replicas)
-        chains = {s: synthetic_events(s, args.events, tag=uuid.uuid4().hex[:6]) for s in sites}
+        tag = uuid.uuid4().hex[:8]
+        chains = {s: site_day.rechain(journal, s, tag) for s in sites}
         http_s = http_ingest(province, keys, chains)
         floor_s = floor_insert(url, chains)
-        total = args.sites * args.events
+        total = sum(len(c) for c in chains.values())
         held = sum(province.site_row(s).head_seq for s in sites)
+        dossier_events = sum(site_day.mix(c)[k] for c in chains.values() for k in site_day.DOSSIER_KINDS)
+        in_ledger, unprojected = projected(url, sites)
 
         site_dir = work / "site"
         shutil.rmtree(site_dir, ignore_errors=True)
@@ -170,6 +198,8 @@ def run_once(pg: PostgresServer, work: Path, day_file: Path, day_events: int, ar
             c.execute("TRUNCATE bench_floor_events")
         floor_day_s = floor_insert(url, {"demo": journal_chain(day_file)})
         return {"ingest": total / http_s, "ingest_floor": total / floor_s, "held_ok": held == total,
+                "projected_share": in_ledger / dossier_events if dossier_events else float("nan"),
+                "unprojected": unprojected,
                 "catchup": catchup_s, "catchup_floor": floor_day_s, "site_peak_mb": peak_mb}
     finally:
         province.stop()
@@ -190,12 +220,20 @@ def main() -> None:
         t = time.perf_counter()
         day_events = busy_day(day_file, args.day_factor)
         print(f"busy day: {day_events} journal events written in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        tickets_per_day = int(args.events / (DAYS * EVENTS_PER_TICKET)) + 10
+        site_day.write_days(work / "mix.sqlite3", DAYS, tickets_per_day)
+        journal = site_day.read_journal(work / "mix.sqlite3", args.events)
+        kinds = site_day.mix(journal)
+        print(f"each site's journal: {len(journal)} events written through the stores in {time.perf_counter() - t:.1f} s: "
+              + ", ".join(f"{k} {n} ({n / len(journal):.0%})" for k, n in kinds.most_common()))
         results = []
         for run in range(args.runs):
-            r = run_once(pg, work / f"run{run}", day_file, day_events, args)
+            r = run_once(pg, work / f"run{run}", day_file, day_events, journal, args)
             results.append(r)
             print(f"run {run + 1}: ingest {r['ingest']:.0f} events/s (floor {r['ingest_floor']:.0f}, ratio "
-                  f"{r['ingest'] / r['ingest_floor']:.2f}, all held: {r['held_ok']}); catch-up {r['catchup']:.2f} s "
+                  f"{r['ingest'] / r['ingest_floor']:.2f}, all held: {r['held_ok']}, dossier events projected "
+                  f"{r['projected_share']:.1%}, unprojected {r['unprojected']}); catch-up {r['catchup']:.2f} s "
                   f"(floor {r['catchup_floor']:.2f} s, ratio {r['catchup'] / r['catchup_floor']:.1f}); "
                   f"site peak RSS {r['site_peak_mb']:.0f} MiB")
 
@@ -203,11 +241,17 @@ def main() -> None:
             values = sorted(r[key] for r in results)
             return f"{name}: min {values[0]:{fmt}} / median {statistics.median(values):{fmt}} / max {values[-1]:{fmt}} {unit}"
 
-        print(f"{args.sites} sites × {args.events} events, {args.replicas} replicas, batches of {BATCH}:")
-        print("  " + line("ingest (HTTP)", "ingest", "events/s", ".0f"))
+        print(f"{args.sites} sites × {len(journal)} events, {args.replicas} replicas, batches of {BATCH}:")
+        print("  " + line("ingest with projection (HTTP)", "ingest", "events/s", ".0f"))
         print("  " + line("ingest floor (bare INSERT … ON CONFLICT)", "ingest_floor", "events/s", ".0f"))
         ratios = sorted(r["ingest"] / r["ingest_floor"] for r in results)
         print(f"  ratio HTTP/floor: min {ratios[0]:.2f} / median {statistics.median(ratios):.2f} / max {ratios[-1]:.2f}")
+        minutes = sorted(NATIONAL_DAY / r["ingest"] / 60 for r in results)
+        print(f"  a national day ({NATIONAL_DAY:,} events) at that rate: min {minutes[0]:.1f} / median "
+              f"{statistics.median(minutes):.1f} / max {minutes[-1]:.1f} min (target: under 15)")
+        shares = sorted(r["projected_share"] for r in results)
+        print(f"  dossier events projected (not in unprojected): min {shares[0]:.1%} / max {shares[-1]:.1%}; "
+              f"unprojected counted: {sorted({r['unprojected'] for r in results})}")
         print(f"{args.day_factor}-day outage ({day_events} events):")
         print("  " + line("catch-up", "catchup", "s", ".2f"))
         print("  " + line("catch-up floor (bare INSERT … ON CONFLICT)", "catchup_floor", "s", ".2f"))
