@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, bindparam, delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.domain.ledger import Flow, Span
@@ -40,6 +40,24 @@ def replace_spans(conn: Connection, dossier_id: int, site: str, channel: str, pr
         conn.execute(insert(dossier_spans), rows)
 
 
+_DELETE_SPANS_OF = delete(dossier_spans).where(dossier_spans.c.dossier_id.in_(bindparam("p_ids", expanding=True)))
+_INSERT_SPANS = insert(dossier_spans)
+
+
+def replace_spans_many(conn: Connection, site: str,
+                       dossiers: Iterable[tuple[int, str, str, list[Span]]]) -> None:
+    """``replace_spans`` for many dossiers ((dossier_id, channel, procedure_code, spans), …) in two
+    statements: one delete, one insert of every row (the province's ingest of a batch)."""
+    ids, rows = [], []
+    for dossier_id, channel, procedure_code, spans in dossiers:
+        ids.append(dossier_id)
+        rows += span_rows(dossier_id, site, channel, procedure_code, spans)
+    if ids:
+        conn.execute(_DELETE_SPANS_OF, {"p_ids": sorted(ids)})
+    if rows:
+        conn.execute(_INSERT_SPANS, rows)
+
+
 def rollup_keys(site: str, channel: str, procedure_code: str, day, kind: str, official: str):
     """The six roll-up rows one flow counts in: its day, its month and its year (revision 0012), by
     procedure and by official."""
@@ -54,9 +72,16 @@ ROLLUP_KEY = ("grain", "site", "day", "kind", "channel", "dim", "value")
 def add_flows(conn: Connection, site: str, channel: str, procedure_code: str, flows: Iterable[Flow]) -> None:
     """Count ``flows`` in the roll-up: one upsert executed with every key, in one order for every
     writer (so two concurrent writers never deadlock)."""
+    add_flows_many(conn, site, [(channel, procedure_code, flows)])
+
+
+def add_flows_many(conn: Connection, site: str, dossiers: Iterable[tuple[str, str, Iterable[Flow]]]) -> None:
+    """``add_flows`` for many dossiers ((channel, procedure_code, flows), …): their counts summed
+    per roll-up key, one upsert for all."""
     counts: Counter = Counter()
-    for f in flows:
-        counts.update(rollup_keys(site, channel, procedure_code, f.day, f.kind, f.official))
+    for channel, procedure_code, flows in dossiers:
+        for f in flows:
+            counts.update(rollup_keys(site, channel, procedure_code, f.day, f.kind, f.official))
     if not counts:
         return
     rows = [dict(zip(ROLLUP_KEY, key), n=n) for key, n in sorted(counts.items())]  # one order for every writer

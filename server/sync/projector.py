@@ -25,7 +25,7 @@ import logging
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from server.domain import dossiers as d
@@ -47,11 +47,16 @@ FACTS = ("paid_online", "components_digitised", "result_digitised")
 
 def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
     """Apply ``events`` (seq order; ``body`` as canonical JSON text) of one site; returns how many
-    could not be replayed."""
+    could not be replayed.
+
+    A batch costs a handful of statements whatever its size: the touched ``province_dossiers`` rows
+    are read (and locked) in one SELECT, and written back, with their spans, flows and the
+    procedures they name, one statement per table for the whole batch."""
     skipped = 0
     touched: dict[str, dict[str, Any]] = {}  # code → {"row": state, "before": flows or None}
     ratings = []
     ticket_events: list[tuple[str, dict[str, Any]]] = []
+    procedures_named: dict[str, dict[str, Any]] = {}  # code → the first opening event's row
     calendars: list = []
 
     def calendar():
@@ -60,8 +65,10 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
         return calendars[0]
 
     ensure_site(conn, site)
-    for e in events:
-        body = json.loads(e["body"])
+    parsed = [(e, json.loads(e["body"])) for e in events]
+    held = _held(conn, site, {body.get("code") for e, body in parsed
+                              if e["kind"] in DOSSIER_KINDS and isinstance(body, dict)})
+    for e, body in parsed:
         kind = e["kind"]
         if kind == "site":
             conn.execute(update(sites).where(sites.c.id == site).values(
@@ -70,7 +77,7 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
             calendars.clear()
         elif kind in DOSSIER_KINDS:
             try:
-                applied = _apply(conn, site, touched, kind, e["at"], body, calendar)
+                applied = _apply(held, touched, procedures_named, kind, e["at"], body, calendar)
             except (KeyError, TypeError, ValueError, DomainError) as err:  # never block the sync on one body
                 log.warning("province: site %s seq %s not replayable: %s", site, e["seq"], err)
                 applied = False
@@ -80,6 +87,8 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
             ratings.append((e["at"], body))
         elif kind in TICKET_KINDS:
             ticket_events.append((e["at"], body))
+    _write_procedures(conn, procedures_named)
+    ledgers = []
     for code in sorted(touched):  # one order for every writer
         entry = touched[code]
         try:
@@ -89,13 +98,9 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
             log.warning("province: site %s dossier %s not replayable: %s", site, code, err)
             skipped += entry["added"]
             continue
-        _write_ledger(conn, site, entry, spans, flows)
-    for at, body in ratings:
-        try:
-            _rating(conn, site, at, body)
-        except (KeyError, TypeError, ValueError) as err:
-            log.warning("province: site %s rating not counted: %s", site, err)
-            skipped += 1
+        ledgers.append((entry, spans, flows))
+    _write_ledgers(conn, site, ledgers)
+    skipped += _write_ratings(conn, site, ratings)
     skipped += project_tickets(conn, site, ticket_events)
     if skipped:
         conn.execute(update(province_sites).where(province_sites.c.site == site)
@@ -117,12 +122,29 @@ def _profile(conn: Connection, site: str):
     return build_profile(row.id, row.name, row.address, row.timezone, row.settings)
 
 
-def _apply(conn: Connection, site: str, touched: dict, kind: str, at: str, body: dict[str, Any], calendar) -> bool:
+_HELD = (select(province_dossiers)
+         .where(province_dossiers.c.site == bindparam("p_site"),
+                province_dossiers.c.code.in_(bindparam("p_codes", expanding=True)))
+         .order_by(province_dossiers.c.code).with_for_update())
+
+
+def _held(conn: Connection, site: str, codes: set) -> dict[str, Any]:
+    """The rows the province already holds for these dossier codes, locked, in one statement (in
+    code order, the order every writer locks them in)."""
+    codes = sorted(c for c in codes if isinstance(c, str))
+    if not codes:
+        return {}
+    return {row.code: row for row in conn.execute(_HELD, {"p_site": site, "p_codes": codes})}
+
+
+def _apply(held: dict[str, Any], touched: dict, procedures_named: dict, kind: str, at: str, body: dict[str, Any],
+           calendar) -> bool:
     code = body["code"]
+    if not isinstance(code, str):
+        raise TypeError(f"dossier code {code!r} is not a text")
     entry = touched.get(code)
     if entry is None:
-        row = conn.execute(select(province_dossiers).where(
-            province_dossiers.c.site == site, province_dossiers.c.code == code).with_for_update()).first()
+        row = held.get(code)
         if row is not None:
             state = {"id": row.id, "code": code, "procedure_code": row.procedure_code, "legal_days": row.legal_days,
                      "channel": row.channel, "cutoff": row.cutoff, "history": json.loads(row.history),
@@ -133,7 +155,7 @@ def _apply(conn: Connection, site: str, touched: dict, kind: str, at: str, body:
             state = {"id": None, "code": code, "procedure_code": body["procedure"], "legal_days": body["legal_days"],
                      "channel": body["channel"], "cutoff": body.get("cutoff"), "history": [], "apologies": []}
             entry = touched[code] = {"row": state, "before": [], "added": 0}
-            _procedure(conn, body)
+            _procedure(procedures_named, body)
         else:
             return False  # opened before the journal began: not replayable
     state = entry["row"]
@@ -146,13 +168,22 @@ def _apply(conn: Connection, site: str, touched: dict, kind: str, at: str, body:
     return True
 
 
-def _procedure(conn: Connection, body: dict[str, Any]) -> None:
-    """The procedure's name and field for the breakdowns (the catalogue is the same everywhere)."""
+def _procedure(procedures_named: dict[str, dict[str, Any]], body: dict[str, Any]) -> None:
+    """The procedure's name and field for the breakdowns (the catalogue is the same everywhere);
+    the first opening event of the batch that names it."""
     if body.get("procedure_name") is None:
         return
-    stmt = pg_insert(procedures).values(code=body["procedure"], name_vi=body["procedure_name"],
-                                        field_vi=body.get("field"), legal_days=body["legal_days"])
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=["code"]))
+    procedures_named.setdefault(body["procedure"], dict(
+        code=body["procedure"], name_vi=body["procedure_name"], field_vi=body.get("field"),
+        legal_days=body["legal_days"]))
+
+
+_INSERT_PROCEDURES = pg_insert(procedures).on_conflict_do_nothing(index_elements=["code"])
+
+
+def _write_procedures(conn: Connection, named: dict[str, dict[str, Any]]) -> None:
+    if named:
+        conn.execute(_INSERT_PROCEDURES, [named[code] for code in sorted(named)])
 
 
 def _dossier(code: str, state: dict[str, Any]) -> d.Dossier:
@@ -167,27 +198,52 @@ def _dossier(code: str, state: dict[str, Any]) -> d.Dossier:
                      apologies=slips, cutoff=time.fromisoformat(state["cutoff"]) if state["cutoff"] else None)
 
 
-def _write_ledger(conn: Connection, site: str, entry: dict[str, Any], spans, flows) -> None:
-    state = entry["row"]
-    values = {"history": json.dumps(state["history"]), "apologies": json.dumps(state["apologies"])}
-    if state["id"] is None:
-        state["id"] = conn.execute(insert(province_dossiers).values(
-            site=site, code=state["code"], procedure_code=state["procedure_code"], legal_days=state["legal_days"],
-            channel=state["channel"], cutoff=state["cutoff"], **values).returning(province_dossiers.c.id)).scalar_one()
-    else:
-        conn.execute(update(province_dossiers).where(province_dossiers.c.id == state["id"]).values(**values))
-    channel, procedure = state["channel"], state["procedure_code"]
+_INSERT_DOSSIERS = insert(province_dossiers).returning(province_dossiers.c.id, province_dossiers.c.code)
+_UPDATE_DOSSIER = (update(province_dossiers).where(province_dossiers.c.id == bindparam("p_id"))
+                   .values(history=bindparam("p_history"), apologies=bindparam("p_apologies")))
+
+
+def _write_ledgers(conn: Connection, site: str, ledgers: list) -> None:
+    """The batch's dossiers (new ones inserted, held ones updated), their spans replaced and their
+    new flows counted: one statement per kind of write for the whole batch."""
+    new = [entry["row"] for entry, _, _ in ledgers if entry["row"]["id"] is None]
+    held = [entry["row"] for entry, _, _ in ledgers if entry["row"]["id"] is not None]
+    if new:
+        ids = dict((code, id_) for id_, code in conn.execute(_INSERT_DOSSIERS, [dict(
+            site=site, code=s["code"], procedure_code=s["procedure_code"], legal_days=s["legal_days"],
+            channel=s["channel"], cutoff=s["cutoff"], history=json.dumps(s["history"]),
+            apologies=json.dumps(s["apologies"])) for s in new]))
+        for s in new:
+            s["id"] = ids[s["code"]]
+    if held:
+        conn.execute(_UPDATE_DOSSIER, [{"p_id": s["id"], "p_history": json.dumps(s["history"]),
+                                        "p_apologies": json.dumps(s["apologies"])} for s in held])
     # dossier_spans.dossier_id at the province is province_dossiers.id (negated: never a site's id)
-    ledger_store.replace_spans(conn, -state["id"], site, channel, procedure, spans)
-    ledger_store.add_flows(conn, site, channel, procedure, ledger.new_flows(entry["before"] or [], flows))
+    ledger_store.replace_spans_many(conn, site, [
+        (-entry["row"]["id"], entry["row"]["channel"], entry["row"]["procedure_code"], spans)
+        for entry, spans, _ in ledgers])
+    ledger_store.add_flows_many(conn, site, [
+        (entry["row"]["channel"], entry["row"]["procedure_code"], ledger.new_flows(entry["before"] or [], flows))
+        for entry, _, flows in ledgers])
 
 
-def _rating(conn: Connection, site: str, at: str, body: dict[str, Any]) -> None:
-    """A rating as the site's reports count it; ``ticket_id`` is the row's own id negated (the
-    site's ticket ids repeat across sites)."""
-    rid = conn.execute(text("SELECT nextval(pg_get_serial_sequence('ticket_ratings', 'id'))")).scalar_one()
-    conn.execute(insert(ticket_ratings).values(
-        id=rid, ticket_id=-rid, site=site, day=date.fromisoformat(body["day"]), rating=body["rating"],
-        official=body.get("official"), service=body.get("service"), rated_at=datetime.fromisoformat(at),
-        actor=body.get("actor")))
+_NEXT_RATING_IDS = text("SELECT nextval(pg_get_serial_sequence('ticket_ratings', 'id')) FROM generate_series(1, :n)")
+_INSERT_RATINGS = insert(ticket_ratings)
 
+
+def _write_ratings(conn: Connection, site: str, ratings: list[tuple[str, dict[str, Any]]]) -> int:
+    """Ratings as the site's reports count them; ``ticket_id`` is the row's own id negated (the
+    site's ticket ids repeat across sites). Returns how many could not be counted."""
+    rows, skipped = [], 0
+    for at, body in ratings:
+        try:
+            rows.append(dict(site=site, day=date.fromisoformat(body["day"]), rating=body["rating"],
+                             official=body.get("official"), service=body.get("service"),
+                             rated_at=datetime.fromisoformat(at), actor=body.get("actor")))
+        except (KeyError, TypeError, ValueError) as err:
+            log.warning("province: site %s rating not counted: %s", site, err)
+            skipped += 1
+    if rows:
+        ids = sorted(conn.execute(_NEXT_RATING_IDS, {"n": len(rows)}).scalars())
+        conn.execute(_INSERT_RATINGS, [dict(row, id=rid, ticket_id=-rid) for row, rid in zip(rows, ids)])
+    return skipped
