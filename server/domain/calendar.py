@@ -109,6 +109,7 @@ class WorkingCalendar:
         self.cutoff = cutoff
         self.tz = ZoneInfo(tz)
         self._official: dict[int, holidays.HolidayBase] = {}
+        self._working: dict[date, bool] = {}  # is_working_day's answers: the calendar never changes
 
     # -- days -------------------------------------------------------------------------------
 
@@ -131,15 +132,21 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         """True when the centre counts ``day`` towards legal processing time."""
+        found = self._working.get(day)
+        if found is not None and type(day) is date:
+            return found
         if isinstance(day, datetime):
             raise TypeError("is_working_day takes a local date; use local_date() first")
         if day in self.extra_working_days:
-            return True
-        if day in self.extra_days_off:
-            return False
-        if day.weekday() >= _SATURDAY:
-            return self._official_weekend_workday(day)
-        return day not in self._official_for(day.year)
+            found = True
+        elif day in self.extra_days_off:
+            found = False
+        elif day.weekday() >= _SATURDAY:
+            found = self._official_weekend_workday(day)
+        else:
+            found = day not in self._official_for(day.year)
+        self._working[day] = found
+        return found
 
     def holiday_name(self, day: date) -> str | None:
         """The official holiday on ``day`` in Vietnamese (e.g. "Tết Nguyên Đán"), or None."""

@@ -20,6 +20,7 @@ and left out of the figures, never guessed.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import date, datetime, time
@@ -118,8 +119,17 @@ def ensure_site(conn: Connection, site: str) -> None:
 
 
 def _profile(conn: Connection, site: str):
-    row = conn.execute(select(sites).where(sites.c.id == site)).first()
-    return build_profile(row.id, row.name, row.address, row.timezone, row.settings)
+    row = conn.execute(select(sites.c.id, sites.c.name, sites.c.address, sites.c.timezone, sites.c.settings)
+                       .where(sites.c.id == site)).first()
+    return _built_profile(row.id, row.name, row.address, row.timezone, row.settings)
+
+
+@functools.lru_cache(maxsize=256)
+def _built_profile(site_id: str, name: str, address: str | None, tz_name: str, settings: str | None):
+    """One profile per content of the site's row, kept across batches: its calendar keeps the
+    working days it has looked up (a profile is a pure function of the row, so a changed row is
+    a new key)."""
+    return build_profile(site_id, name, address, tz_name, settings)
 
 
 _HELD = (select(province_dossiers)
@@ -162,7 +172,8 @@ def _apply(held: dict[str, Any], touched: dict, procedures_named: dict, kind: st
     entry["added"] += 1
     if kind == "dossier":
         facts = {k: body[k] for k in FACTS if isinstance(body.get(k), bool)}
-        state["history"].append([body.get("from"), body["to"], body.get("actor") or "", at, *([facts] if facts else [])])
+        state["history"].append([body.get("from"), body["to"], body.get("actor") or "", at,
+                                 *([facts] if facts else [])])
     else:
         state["apologies"].append([at, body["due_date"], body["new_date"], body.get("actor") or ""])
     return True

@@ -4,8 +4,9 @@
 
 Ingest: ``--sites`` sites, each pushing ``--events`` events of a centre's journal at once (one
 HTTP client per site, batches of 500, turns over ``--replicas`` province processes on one
-PostgreSQL) → events/s held by the province, *with the projection* (every dossier event replayed
-through the site's ledger, every rating counted, in the ingest transaction). The journal is
+PostgreSQL, each sent one request first) → events/s held by the province, *with the projection*
+(every dossier event replayed through the site's ledger, every rating counted, in the ingest
+transaction). The journal is
 written once through the real stores on a scratch SQLite site (``tests.support.site_day``: five
 working days of tickets issued, called, started, finished, a quarter rated; dossiers received →
 processing → supplement → resolved → returned, online ones submitted first, each step on a later
@@ -112,8 +113,9 @@ def http_ingest(province: Province, keys: dict[str, str], chains: dict[str, list
 def projected(url: str, sites: list[str]) -> tuple[int, int]:
     """(dossier and apology events held in the sites' ``province_dossiers`` rows, their ``unprojected``)."""
     with psycopg.connect(dsn(url)) as c:
-        held = c.execute("SELECT coalesce(sum(json_array_length(history::json) + json_array_length(apologies::json)), 0) "
-                         "FROM province_dossiers WHERE site = ANY(%s)", (sites,)).fetchone()[0]
+        held = c.execute("SELECT coalesce(sum(json_array_length(history::json) + "
+                         "json_array_length(apologies::json)), 0) FROM province_dossiers WHERE site = ANY(%s)",
+                         (sites,)).fetchone()[0]
         unprojected = c.execute("SELECT coalesce(sum(unprojected), 0) FROM province_sites WHERE site = ANY(%s)",
                                 (sites,)).fetchone()[0]
     return int(held), int(unprojected)
@@ -172,6 +174,8 @@ def run_once(pg: PostgresServer, work: Path, day_file: Path, day_events: int, jo
         keys = {s: province.register(s) for s in sites}
         keys["demo"] = province.register("demo")
         province.start(args.replicas)
+        for replica in province.replicas:  # a replica's first request builds FastAPI's routes: not ingest's cost
+            httpx.get(f"{replica.base_url}/api/v1/province/sites/{sites[0]}/head", timeout=30)
         tag = uuid.uuid4().hex[:8]
         chains = {s: site_day.rechain(journal, s, tag) for s in sites}
         http_s = http_ingest(province, keys, chains)
@@ -225,7 +229,8 @@ def main() -> None:
         site_day.write_days(work / "mix.sqlite3", DAYS, tickets_per_day)
         journal = site_day.read_journal(work / "mix.sqlite3", args.events)
         kinds = site_day.mix(journal)
-        print(f"each site's journal: {len(journal)} events written through the stores in {time.perf_counter() - t:.1f} s: "
+        print(f"each site's journal: {len(journal)} events written through the stores in "
+              f"{time.perf_counter() - t:.1f} s: "
               + ", ".join(f"{k} {n} ({n / len(journal):.0%})" for k, n in kinds.most_common()))
         results = []
         for run in range(args.runs):

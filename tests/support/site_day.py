@@ -74,8 +74,9 @@ def write_days(path: Path, days: int, tickets_per_day: int, start: date = date(2
             for i, status in enumerate(steps, start=1):
                 day = calendar[day_index + i]
                 moment = datetime(day.year, day.month, day.day, 1 + n % 8, n % 60, tzinfo=timezone.utc)
-                later(moment, lambda s=status, m=moment: dossiers.change_status(
-                    code, s, actor="canbo2", now=m, note="Thiếu giấy tờ" if s == "supplement_requested" else None))
+                note = "Thiếu giấy tờ" if status == "supplement_requested" else None
+                later(moment, lambda s=status, m=moment, why=note: dossiers.change_status(
+                    code, s, actor="canbo2", now=m, note=why))
 
         n_dossier = itertools.count()
 
@@ -100,7 +101,8 @@ def write_days(path: Path, days: int, tickets_per_day: int, start: date = date(2
             n = next(n_dossier)
             procedures = SERVICES[services[k % len(services)]][1]
             code = dossiers.create(site="demo", procedure_code=procedures[n % len(procedures)],
-                                   applicant_name="TRẦN THỊ BÌNH", channel="online", actor="portal", now=moment)["code"]
+                                   applicant_name="TRẦN THỊ BÌNH", channel="online", actor="portal",
+                                   now=moment)["code"]
             follow(code, moment, n, online=True)
 
         for day in calendar[:days]:
