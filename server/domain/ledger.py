@@ -25,7 +25,7 @@ domain's own rules, so due dates here are those the dossier had on each day.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from .calendar import Timeliness, WorkingCalendar, classify
@@ -76,14 +76,45 @@ class Flow:
 
 def acceptor(dossier: Dossier) -> str:
     """The official a dossier belongs to in reports: who accepted it ("" if nobody yet)."""
-    for change in dossier.history:
+    return _acceptor_of(dossier.history)
+
+
+def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], list[Flow]]:
+    """The dossier's spans and flows, by replaying its history through the domain's rules."""
+    spans, flows, _ = _replay(dossier, calendar)
+    return spans, flows
+
+
+def ledger_since(dossier: Dossier, calendar: WorkingCalendar, changes: int,
+                 apologies: int) -> tuple[list[Span], list[Flow], list[Flow]]:
+    """``ledger`` and the flows added since the dossier had only its first ``changes`` changes and
+    ``apologies`` apologies — ``new_flows(ledger(that dossier)[1], flows)`` — from one replay.
+
+    A change's flows depend only on the changes before it and on who accepted the dossier, so
+    the earlier dossier's flows are the first changes' flows plus its apologies' flows, whenever
+    it had the same acceptor (otherwise it is replayed on its own)."""
+    spans, flows, marks = _replay(dossier, calendar)
+    if changes == 0:
+        return spans, flows, list(flows)
+    if acceptor(dossier) != _acceptor_of(dossier.history[:changes]):
+        before = ledger(replace(dossier, history=dossier.history[:changes], apologies=dossier.apologies[:apologies]),
+                        calendar)[1]
+        return spans, flows, new_flows(before, flows)
+    history_flows = marks[-1]
+    before = flows[:marks[changes - 1]] + flows[history_flows:history_flows + apologies]
+    return spans, flows, new_flows(before, flows)
+
+
+def _acceptor_of(history) -> str:
+    for change in history:
         if change.to_status is _S.RECEIVED:
             return change.by
     return ""
 
 
-def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], list[Flow]]:
-    """The dossier's spans and flows, by replaying its history through the domain's rules."""
+def _replay(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], list[Flow], list[int]]:
+    """Spans, flows, and how many flows the history had given after each of its changes (the
+    apologies' flows follow)."""
     history = dossier.history
     first = history[0]
     replay = open_dossier(dossier.code, dossier.procedure_code, dossier.legal_days, dossier.channel,
@@ -123,6 +154,7 @@ def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], lis
         if first.components_digitised:
             flows.append(Flow("received_digitised", day, owner))
     after_change(replay.status, day)
+    marks = [len(flows)]
     for change in history[1:]:
         before = replay.status
         change_status(replay, change.to_status, by=change.by, at=change.at, note=change.note or "—",
@@ -153,11 +185,12 @@ def ledger(dossier: Dossier, calendar: WorkingCalendar) -> tuple[list[Span], lis
         elif target in (_S.WITHDRAWN, _S.REFUSED):
             flows.append(Flow(target.value, day, owner))
         after_change(replay.status, day)
+        marks.append(len(flows))
     if current is not None:
         spans.append(current)
     for slip in dossier.apologies:
         flows.append(Flow("apology", calendar.local_date(slip.issued_at), owner))
-    return spans, flows
+    return spans, flows, marks
 
 
 def new_flows(before: list[Flow], after: list[Flow]) -> list[Flow]:

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from server.domain.ledger import Flow, Span
 
+from . import pg_bulk
 from .tables import dossier_flow_rollup, dossier_spans
 
 OPEN_CLASS = 99  # span_class of a span still lasting
@@ -54,8 +55,15 @@ def replace_spans_many(conn: Connection, site: str,
         rows += span_rows(dossier_id, site, channel, procedure_code, spans)
     if ids:
         conn.execute(_DELETE_SPANS_OF, {"p_ids": sorted(ids)})
-    if rows:
+    if rows and conn.dialect.name == "postgresql":
+        conn.execute(_UNNEST_SPANS, pg_bulk.arrays(rows, SPAN_COLUMNS))
+    elif rows:
         conn.execute(_INSERT_SPANS, rows)
+
+
+SPAN_COLUMNS = ("dossier_id", "site", "channel", "procedure_code", "official", "state", "start_on", "end_on",
+                "span_class", "due_date", "stopped_on", "supplements")
+_UNNEST_SPANS = pg_bulk.unnest_insert(dossier_spans, SPAN_COLUMNS)
 
 
 def rollup_keys(site: str, channel: str, procedure_code: str, day, kind: str, official: str):
@@ -85,7 +93,10 @@ def add_flows_many(conn: Connection, site: str, dossiers: Iterable[tuple[str, st
     if not counts:
         return
     rows = [dict(zip(ROLLUP_KEY, key), n=n) for key, n in sorted(counts.items())]  # one order for every writer
-    conn.execute(_upsert(conn.dialect.name), rows)
+    if conn.dialect.name == "postgresql":  # unnest keeps the rows' order
+        conn.execute(_UNNEST_UPSERT, pg_bulk.arrays(rows, (*ROLLUP_KEY, "n")))
+    else:
+        conn.execute(_upsert(conn.dialect.name), rows)
 
 
 _UPSERTS: dict[str, object] = {}
@@ -99,3 +110,7 @@ def _upsert(dialect_name: str):
         found = _UPSERTS[dialect_name] = stmt.on_conflict_do_update(
             index_elements=list(ROLLUP_KEY), set_={"n": dossier_flow_rollup.c.n + stmt.excluded.n})
     return found
+
+
+_UNNEST_UPSERT = pg_bulk.unnest_insert(dossier_flow_rollup, (*ROLLUP_KEY, "n"), (
+    f" ON CONFLICT ({', '.join(ROLLUP_KEY)}) DO UPDATE SET n = {dossier_flow_rollup.name}.n + excluded.n"))

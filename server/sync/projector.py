@@ -20,6 +20,7 @@ and left out of the figures, never guessed.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -54,7 +55,7 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
     are read (and locked) in one SELECT, and written back, with their spans, flows and the
     procedures they name, one statement per table for the whole batch."""
     skipped = 0
-    touched: dict[str, dict[str, Any]] = {}  # code → {"row": state, "before": flows or None}
+    touched: dict[str, dict[str, Any]] = {}  # code → {"row": state, "held_as": (changes, apologies, calendar)}
     ratings = []
     ticket_events: list[tuple[str, dict[str, Any]]] = []
     procedures_named: dict[str, dict[str, Any]] = {}  # code → the first opening event's row
@@ -93,13 +94,12 @@ def project(conn: Connection, site: str, events: list[dict[str, Any]]) -> int:
     for code in sorted(touched):  # one order for every writer
         entry = touched[code]
         try:
-            dossier = _dossier(code, entry["row"])
-            spans, flows = ledger.ledger(dossier, calendar())
+            spans, added = _ledger(_dossier(code, entry["row"]), entry, calendar())
         except (KeyError, TypeError, ValueError, DomainError) as err:
             log.warning("province: site %s dossier %s not replayable: %s", site, code, err)
             skipped += entry["added"]
             continue
-        ledgers.append((entry, spans, flows))
+        ledgers.append((entry, spans, added))
     _write_ledgers(conn, site, ledgers)
     skipped += _write_ratings(conn, site, ratings)
     skipped += project_tickets(conn, site, ticket_events)
@@ -159,12 +159,13 @@ def _apply(held: dict[str, Any], touched: dict, procedures_named: dict, kind: st
             state = {"id": row.id, "code": code, "procedure_code": row.procedure_code, "legal_days": row.legal_days,
                      "channel": row.channel, "cutoff": row.cutoff, "history": json.loads(row.history),
                      "apologies": json.loads(row.apologies)}
-            before = ledger.ledger(_dossier(code, state), calendar())[1]
-            entry = touched[code] = {"row": state, "before": before, "added": 0}
+            # what the province held: its flows are subtracted from the new ledger's (see _ledger)
+            held_as = (len(state["history"]), len(state["apologies"]), calendar())
+            entry = touched[code] = {"row": state, "held_as": held_as, "added": 0}
         elif kind == "dossier" and body.get("from") is None and "legal_days" in body:
             state = {"id": None, "code": code, "procedure_code": body["procedure"], "legal_days": body["legal_days"],
                      "channel": body["channel"], "cutoff": body.get("cutoff"), "history": [], "apologies": []}
-            entry = touched[code] = {"row": state, "before": [], "added": 0}
+            entry = touched[code] = {"row": state, "held_as": None, "added": 0}
             _procedure(procedures_named, body)
         else:
             return False  # opened before the journal began: not replayable
@@ -195,6 +196,24 @@ _INSERT_PROCEDURES = pg_insert(procedures).on_conflict_do_nothing(index_elements
 def _write_procedures(conn: Connection, named: dict[str, dict[str, Any]]) -> None:
     if named:
         conn.execute(_INSERT_PROCEDURES, [named[code] for code in sorted(named)])
+
+
+def _ledger(dossier: d.Dossier, entry: dict[str, Any], calendar) -> tuple[list, list]:
+    """The dossier's spans, and the flows this batch added to what the province held of it (all
+    of them for a new dossier). One replay when the calendar did not change since the dossier was
+    first touched in the batch (a ``site`` event may change it); else the held part is replayed
+    on the calendar of that moment, as it would have been then."""
+    if entry["held_as"] is None:
+        spans, flows = ledger.ledger(dossier, calendar)
+        return spans, ledger.new_flows([], flows)
+    changes, apologies, held_calendar = entry["held_as"]
+    if held_calendar is calendar:
+        spans, _, added = ledger.ledger_since(dossier, calendar, changes, apologies)
+        return spans, added
+    before = ledger.ledger(dataclasses.replace(dossier, history=dossier.history[:changes],
+                                               apologies=dossier.apologies[:apologies]), held_calendar)[1]
+    spans, flows = ledger.ledger(dossier, calendar)
+    return spans, ledger.new_flows(before, flows)
 
 
 def _dossier(code: str, state: dict[str, Any]) -> d.Dossier:
@@ -234,8 +253,7 @@ def _write_ledgers(conn: Connection, site: str, ledgers: list) -> None:
         (-entry["row"]["id"], entry["row"]["channel"], entry["row"]["procedure_code"], spans)
         for entry, spans, _ in ledgers])
     ledger_store.add_flows_many(conn, site, [
-        (entry["row"]["channel"], entry["row"]["procedure_code"], ledger.new_flows(entry["before"] or [], flows))
-        for entry, _, flows in ledgers])
+        (entry["row"]["channel"], entry["row"]["procedure_code"], added) for entry, _, added in ledgers])
 
 
 _NEXT_RATING_IDS = text("SELECT nextval(pg_get_serial_sequence('ticket_ratings', 'id')) FROM generate_series(1, :n)")
