@@ -20,13 +20,14 @@ ticket stays the record).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from server.storage.journal import TICKET_TIMES
@@ -49,9 +50,10 @@ def project_tickets(conn: Connection, site: str, events: list[tuple[str, dict[st
     could not be replayed."""
     skipped, first_error = 0, None
     touched: dict[int, dict[str, Any]] = {}
+    held = _held(conn, site, events)
     for at, body in events:
         try:
-            applied = _apply(conn, site, touched, at, body)
+            applied = _apply(held, touched, at, body)
         except (KeyError, TypeError, ValueError, AttributeError) as err:  # never block the sync on one body
             first_error = first_error or f"{type(err).__name__}: {err}"
             applied = False
@@ -60,21 +62,61 @@ def project_tickets(conn: Connection, site: str, events: list[tuple[str, dict[st
     if skipped:  # one line a batch, not one an event
         log.warning("province: site %s: %d ticket events not replayable (%s)", site, skipped,
                     first_error or "no issue held for the ticket, or its id reused")
-    for ticket_id in sorted(touched):  # one order for every writer
-        entry = touched[ticket_id]
-        if entry["id"] is None:
-            new_id = conn.execute(pg_insert(tickets).values(
-                site=site, idempotency_key=key_of(ticket_id), token=secrets.token_urlsafe(24), source="journal",
-                **entry["head"], **entry["values"]).on_conflict_do_nothing().returning(tickets.c.id)).scalar()
-            if new_id is None:  # its day and number are another ticket's (ids reused after a restore)
-                log.warning("province: site %s ticket %s clashes with one held", site, entry["head"])
-                skipped += entry["added"]
-        else:
-            conn.execute(update(tickets).where(tickets.c.id == entry["id"]).values(**entry["values"]))
+    new = [(ticket_id, dict(site=site, idempotency_key=key_of(ticket_id), token=secrets.token_urlsafe(24),
+                            source="journal", **entry["head"], **entry["values"]))
+           for ticket_id, entry in sorted(touched.items()) if entry["id"] is None]  # one order for every writer
+    inserted = set()
+    for rows in _alike(row for _, row in new):  # one statement for every row with the same columns
+        inserted.update(conn.execute(_INSERT, rows).scalars())
+    for ticket_id, row in new:
+        if row["idempotency_key"] not in inserted:  # its day and number are another ticket's (ids reused)
+            entry = touched[ticket_id]
+            log.warning("province: site %s ticket %s clashes with one held", site, entry["head"])
+            skipped += entry["added"]
+    held_rows = [{"p_id": entry["id"], **entry["values"]} for _, entry in sorted(touched.items())
+                 if entry["id"] is not None]
+    for rows in _alike(held_rows):
+        conn.execute(_update(tuple(k for k in rows[0] if k != "p_id")), rows)
     return skipped
 
 
-def _apply(conn: Connection, site: str, touched: dict, at: str, body: dict[str, Any]) -> bool:
+_INSERT = pg_insert(tickets).on_conflict_do_nothing().returning(tickets.c.idempotency_key)
+
+
+def _alike(rows) -> list[list[dict[str, Any]]]:
+    """The rows grouped by their set of columns (in their order), for one executemany each."""
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
+
+
+@functools.lru_cache(maxsize=32)
+def _update(columns: tuple[str, ...]):
+    return update(tickets).where(tickets.c.id == bindparam("p_id")).values(
+        {c: bindparam(c) for c in columns})
+
+
+_HELD = (select(tickets.c.id, tickets.c.idempotency_key, *(tickets.c[c] for c in _COLUMNS))
+         .where(tickets.c.site == bindparam("p_site"),
+                tickets.c.idempotency_key.in_(bindparam("p_keys", expanding=True))))
+
+
+def _held(conn: Connection, site: str, events: list[tuple[str, dict[str, Any]]]) -> dict[int, Any]:
+    """The rows the province already holds for the batch's tickets, in one statement."""
+    ids = set()
+    for _, body in events:
+        try:
+            ids.add(int(body["ticket"]))
+        except (KeyError, TypeError, ValueError):
+            pass  # _apply says so
+    if not ids:
+        return {}
+    rows = conn.execute(_HELD, {"p_site": site, "p_keys": [key_of(i) for i in sorted(ids)]})
+    return {int(r.idempotency_key.split(":", 1)[1]): r for r in rows}
+
+
+def _apply(held: dict[int, Any], touched: dict, at: str, body: dict[str, Any]) -> bool:
     ticket_id, action = int(body["ticket"]), body["action"]
     moment = datetime.fromisoformat(at)
     stated = "issued_at" in body  # journalled by this version: the ticket's state rides along
@@ -87,8 +129,7 @@ def _apply(conn: Connection, site: str, touched: dict, at: str, body: dict[str, 
                        counter=body.get("at_counter"))
     entry = touched.get(ticket_id)
     if entry is None:
-        row = conn.execute(select(tickets.c.id, *(tickets.c[c] for c in _COLUMNS)).where(
-            tickets.c.site == site, tickets.c.idempotency_key == key_of(ticket_id))).first()
+        row = held.get(ticket_id)
         if row is not None:
             entry = {"id": row.id, "values": {c: getattr(row, c) for c in _COLUMNS}, "added": 0}
         elif action == "issue" or stated:
