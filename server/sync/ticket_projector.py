@@ -2,7 +2,7 @@
 province's own ``tickets`` table, so the site's ``ticket_report`` runs on them unchanged.
 
 One row per (site, the site's ticket id): its ``idempotency_key`` is ``journal:<id>``, unique per
-site like every ticket's key, so looking a ticket up is an index read and a ticket with forty
+site like every ticket's key, so a batch's tickets are read in one statement of index reads and a ticket with forty
 events across ten batches is still one row. Events come in ``seq`` order (the ingest takes each
 event once), and since this version every body carries the ticket's times, estimated wait, remote
 flag and the counter holding it *after* the change (``journal.ticket_state``): the row is the
