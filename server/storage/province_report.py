@@ -79,7 +79,7 @@ def province_report(db: Database, start: date, end: date, *, today: date, now: d
 
     ``with_tickets``: also ``tickets`` (and each centre's). Asked for separately because its cost
     grows with every ticket of the period (a median and a P90 per centre and service need every
-    wait): 150 centres × 5,000 tickets over a year took ~30 s here, against ~0.4 s for the dossier
+    wait): 150 centres × 5,000 tickets over a year took ~7 s here, against ~0.4 s for the dossier
     figures (``tests/bench/bench_province_report.py --tickets-per-centre``)."""
     fresh = freshness(db, now)
     report = period_report(db, site, start, end, today=today, calendar_for=calendar_for, weights_766=weights_766)
