@@ -101,10 +101,17 @@ def test_sql_call_order_matches_the_domain_rule(db, max_wait_minutes):
     with db.read() as conn:
         pool = [_ticket_from_row(r) for r in conn.execute(select(tickets)).all()]
         counter = _counter_from_row(conn.execute(select(counters).where(counters.c.id == "2")).one())
+    expected, called = domain_order_and_calls(s, counter, pool, limit, MORNING + timedelta(hours=2), windows=False)
+    assert called == expected and len(called) > 10
+
+
+def domain_order_and_calls(s, counter, pool, limit, call_at, *, windows: bool) -> tuple[list[str], list[str]]:
+    """(the order the domain rule gives ``pool`` for ``counter`` at ``call_at``, booked slots
+    counting only with ``windows``; the numbers the store's call-next gives, each started)."""
     expected = []
     while True:
         try:
-            nxt = q.pick_next(counter, pool, q.overdue_before(MORNING + timedelta(hours=2), limit))
+            nxt = q.pick_next(counter, pool, q.overdue_before(call_at, limit), call_at if windows else None)
         except q.QueueEmpty:
             break
         expected.append(nxt.label)
@@ -112,12 +119,12 @@ def test_sql_call_order_matches_the_domain_rule(db, max_wait_minutes):
     called = []
     while True:
         try:
-            view = s.call_next("demo", "2", now=MORNING + timedelta(hours=2))
+            view = s.call_next("demo", counter.id, now=call_at)
         except q.QueueEmpty:
             break
         called.append(view["number"])
-        s.ticket_action(view["id"], "start", now=MORNING + timedelta(hours=2))
-    assert called == expected and len(called) > 10
+        s.ticket_action(view["id"], "start", now=call_at)
+    return expected, called
 
 
 @pytest.mark.parametrize("max_wait_minutes", [None, 90])
@@ -150,22 +157,7 @@ def test_sql_call_order_with_transfers_and_bookings_matches_the_domain_rule(db, 
         pool = [_ticket_from_row(r) for r in conn.execute(select(tickets)).all()]
         counter = _counter_from_row(conn.execute(select(counters).where(counters.c.id == "2")).one())
     assert any(t.target_counter == "2" for t in pool) and any(q.in_window(t, call_at) for t in pool)
-    expected = []
-    while True:
-        try:
-            nxt = q.pick_next(counter, pool, q.overdue_before(call_at, limit), call_at)
-        except q.QueueEmpty:
-            break
-        expected.append(nxt.label)
-        pool.remove(nxt)
-    called = []
-    while True:
-        try:
-            view = s.call_next("demo", "2", now=call_at)
-        except q.QueueEmpty:
-            break
-        called.append(view["number"])
-        s.ticket_action(view["id"], "start", now=call_at)
+    expected, called = domain_order_and_calls(s, counter, pool, limit, call_at, windows=True)
     assert called == expected and len(called) > 25
 
 
