@@ -147,3 +147,14 @@ class Database:
         with self.engine.connect() as conn:
             with conn.begin():
                 yield conn
+
+
+def plain_rows(conn: Connection, stmt) -> list[tuple]:
+    """``stmt``'s rows as plain tuples, for reads of many rows (a province's reports: ~100,000).
+    On PostgreSQL straight from the driver's cursor: its dates are dates and its timestamps naive
+    UTC, as stored; building a Row for each and turning each timestamp aware was most of such a
+    report. On SQLite through SQLAlchemy, which turns its date and time strings into values."""
+    result = conn.execute(stmt)
+    if conn.dialect.name == "postgresql":
+        return result.cursor.fetchall()
+    return [tuple(r) for r in result.all()]

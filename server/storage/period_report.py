@@ -24,7 +24,7 @@ from server.domain.ledger import STOPPED, SUBMITTED, SUPPLEMENT
 from server.domain import score766
 from server.domain.period_figures import CHANNEL_LABELS, CHANNELS, definitions, figures
 
-from .db import Database
+from .db import Database, plain_rows
 from .ledger_store import MAX_CLASS, OPEN_CLASS
 from .reports import WorkdayIndex, site_names
 from .tables import dossier_flow_rollup, dossier_spans, procedures, ticket_ratings, users
@@ -122,16 +122,6 @@ def _flows(site: str | None, start: date, end: date):
         for grain, low, high in pieces))
 
 
-def _tuples(conn, stmt) -> list[tuple]:
-    """The rows as plain tuples. On PostgreSQL straight from the driver's cursor (its dates are
-    already dates; a province's year is ~100,000 rows, and building a Row for each was a fifth of
-    the report); on SQLite through SQLAlchemy, which turns its date strings into dates."""
-    result = conn.execute(stmt)
-    if conn.dialect.name == "postgresql":
-        return result.cursor.fetchall()
-    return [tuple(r) for r in result.all()]
-
-
 def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
                  calendar_for: Callable[[str], WorkingCalendar]) -> Atoms:
     """Everything the period [start, as_of] needs, as counts of ledger names."""
@@ -140,9 +130,9 @@ def ledger_atoms(db: Database, site: str | None, start: date, as_of: date,
         if conn.dialect.name == "postgresql":
             # A province's year groups ~70,000 roll-up rows: in the default 4 MB the hash spills to disk.
             conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-        flows = _tuples(conn, _flows(site, start, as_of)) if start <= as_of else []
-        opening = _tuples(conn, _holding(site, before, detail=False))
-        closing = _tuples(conn, _holding(site, as_of))
+        flows = plain_rows(conn, _flows(site, start, as_of)) if start <= as_of else []
+        opening = plain_rows(conn, _holding(site, before, detail=False))
+        closing = plain_rows(conn, _holding(site, as_of))
     sums: dict[tuple, int] = {}  # a plain dict: ~100,000 increments a report, Counter's are slower
     if _single_bucket(start, as_of):
         sums = {row[:5]: row[5] for row in flows}  # one row per key already

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from server.domain.calendar import WorkingCalendar
 
-from .db import Database
+from .db import Database, plain_rows
 from .tables import sites, ticket_ratings, tickets, users
 
 
@@ -70,13 +70,13 @@ def site_names(db: Database) -> dict[str, str]:
 
 # ---- tickets --------------------------------------------------------------------------------------
 
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
+def _p90(ordered: list[float]) -> float:
+    """The 90th percentile of values already in order: the smallest with 90 % of them at or below it."""
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
 def _stats(waits: list[float], services: list[float]) -> dict[str, Any]:
-    waits, services = sorted(waits), sorted(services)  # once: the median and the P90 sort them again, fast
+    waits, services = sorted(waits), sorted(services)  # once, for the median and the P90
     return {
         "called": len(waits), "served": len(services),
         "wait_median_s": round(statistics.median(waits)) if waits else None,
@@ -139,14 +139,11 @@ def _read_tickets(conn, site: str | None, start: date, end: date) -> tuple:
 def _called(conn, stmt) -> list[tuple]:
     """Every called ticket as ``(site, service, counter, official, wait s, service s or None, estimate s
     or None)``: the wait from issue to the first call; the service, of a ticket served (``done``),
-    from its start (its call if never started) to its finish. On PostgreSQL the times come straight
-    from the driver (naive UTC: their differences are the same), without a Python conversion of
-    each of four timestamps of every ticket — over a province that was most of the report."""
-    result = conn.execute(stmt)
-    raw = result.cursor.fetchall() if conn.dialect.name == "postgresql" else result.all()
+    from its start (its call if never started) to its finish (``plain_rows``: on PostgreSQL naive
+    UTC times, whose differences are the same)."""
     out = []
     append = out.append
-    for site, service, counter, official, status, issued, called, started, finished, est in raw:
+    for site, service, counter, official, status, issued, called, started, finished, est in plain_rows(conn, stmt):
         service_s = (finished - (started or called)).total_seconds() if status == "done" and finished else None
         append((site, service, counter, official, (called - issued).total_seconds(), service_s, est))
     return out
